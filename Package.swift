@@ -1,0 +1,55 @@
+// swift-tools-version: 6.1
+// PagedFlex: a Swift inference engine for decoder-only language models with a paged KV cache and
+// FlexAttention-style attention. The map of the targets is docs/ARCHITECTURE.md.
+//
+// Build for speed with the project's scripts (scripts/build), which pass `-Xcc -march=x86-64-v3`:
+// without it, Swift SIMD code on x86-64 falls back to per-lane libcalls for FMA and Float16.
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "PagedFlex",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "pagedflex", targets: ["pagedflex"]),
+        .library(name: "PagedFlex", targets: ["Engine"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+    ],
+    targets: [
+        // Math on unsafe buffers; the 8-bit integer dot products live in the small C target below.
+        .target(name: "CKernels"),
+        .target(name: "Kernels", dependencies: ["CKernels"], swiftSettings: swiftSettings),
+        .target(name: "PagedKVCache", swiftSettings: swiftSettings),
+        .target(name: "FlexAttention", dependencies: ["PagedKVCache", "Kernels"], swiftSettings: swiftSettings),
+        .target(name: "GGUF", swiftSettings: swiftSettings),
+        .target(name: "Tokenizers", swiftSettings: swiftSettings),
+        .target(name: "Sampling", swiftSettings: swiftSettings),
+        .target(name: "Llama", dependencies: ["Kernels", "GGUF", "FlexAttention", "PagedKVCache"], swiftSettings: swiftSettings),
+        .target(name: "Engine", dependencies: ["Llama", "Tokenizers", "Sampling", "GGUF", "PagedKVCache"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "pagedflex",
+            dependencies: ["Engine", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings),
+
+        // Shared test helpers: a GGUF writer for tiny hermetic models, the naive reference
+        // attention and forward pass, comparison helpers, the location of the real model.
+        .target(name: "TestSupport", dependencies: ["GGUF", "Kernels", "PagedKVCache"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "GGUFTests", dependencies: ["GGUF", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Engine", "GGUF", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "SamplingTests", dependencies: ["Sampling"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "PagedKVCacheTests",
+            dependencies: ["PagedKVCache", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based")],
+            swiftSettings: swiftSettings),
+        .testTarget(name: "FlexAttentionTests", dependencies: ["FlexAttention", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "LlamaTests", dependencies: ["Llama", "Engine", "TestSupport"], swiftSettings: swiftSettings),
+    ],
+    swiftLanguageModes: [.v6]
+)

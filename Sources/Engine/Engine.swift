@@ -1,0 +1,1 @@
+// The Engine target: see docs/ARCHITECTURE.md for its job.

@@ -1,0 +1,1 @@
+// The FlexAttention target: see docs/ARCHITECTURE.md for its job.

@@ -1,0 +1,1 @@
+// The GGUF target: see docs/ARCHITECTURE.md for its job.

@@ -1,0 +1,1 @@
+// The Kernels target: see docs/ARCHITECTURE.md for its job.

@@ -1,0 +1,1 @@
+// The Llama target: see docs/ARCHITECTURE.md for its job.

@@ -1,0 +1,1 @@
+// The PagedKVCache target: see docs/ARCHITECTURE.md for its job.

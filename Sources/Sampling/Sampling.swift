@@ -1,0 +1,1 @@
+// The Sampling target: see docs/ARCHITECTURE.md for its job.

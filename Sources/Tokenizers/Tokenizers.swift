@@ -1,0 +1,1 @@
+// The Tokenizers target: see docs/ARCHITECTURE.md for its job.
