@@ -1,1 +1,0 @@
-// The PagedKVCache target: see docs/ARCHITECTURE.md for its job.
