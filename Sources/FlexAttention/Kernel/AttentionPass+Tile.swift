@@ -150,40 +150,77 @@ extension AttentionPass {
     }
 
     /// `scores[r][j] = scoreMod(q_r · k_j × scale)`, or `-inf` where masked or past the end.
+    /// States are taken two at a time (each key row loaded once for both), the last odd one
+    /// alone; either way each score is the same sum in the same order (see ``dot8(_:_:_:headSize:)``).
     @inlinable
     func computeScores<Element: KVElement>(
         _: Element.Type, target: TileTarget, firstKey: Int, count: Int, isFull: Bool
     ) {
-        let groupSize = shape.groupSize, tileLength = AttentionTiling.kvTileLength
-        let scale = SIMD8<Float>(repeating: shape.scale)
+        let tileLength = AttentionTiling.kvTileLength, headSize = shape.headSize
         let groups = (count + 7) / 8
-        for r in 0..<target.stateCount {
-            let row = r / groupSize, g = r - row * groupSize
-            let query = UnsafeRawPointer(target.queryBase + row * shape.queryRowStride + g * shape.headSize)
-            let position = target.firstPosition + row, head = target.kvHead * groupSize + g
-            let rowScores = UnsafeMutableRawPointer(target.scores + r * tileLength)
+        var r = 0
+        while r < target.stateCount {
+            let paired = r + 1 < target.stateCount
+            let first = UnsafeRawPointer(queryRow(target, state: r)), second = UnsafeRawPointer(queryRow(target, state: r + 1))
             for group in 0..<groups {
-                let start = firstKey + 8 * group, valid = min(8, count - 8 * group)
-                var s = Self.dot8(Element.self, query, target.rowPointers + 8 * group, headSize: shape.headSize) * scale
-                if valid == 8 {
-                    s = scoreMod.apply(s, target.sequenceIndex, head, position, kvStart: start)
+                let keys = target.rowPointers + 8 * group
+                if paired {
+                    let low = Self.dot2x4(Element.self, first, second, keys, headSize: headSize)
+                    let high = Self.dot2x4(Element.self, first, second, keys + 4, headSize: headSize)
+                    storeScores(SIMD8(lowHalf: low.lowHalf, highHalf: high.lowHalf), target: target, state: r,
+                                group: group, firstKey: firstKey, count: count)
+                    storeScores(SIMD8(lowHalf: low.highHalf, highHalf: high.highHalf), target: target, state: r + 1,
+                                group: group, firstKey: firstKey, count: count)
                 } else {
-                    for lane in 0..<8 {
-                        s[lane] = lane < valid ? scoreMod(s[lane], target.sequenceIndex, head, position, start + lane) : -.infinity
+                    storeScores(Self.dot8(Element.self, first, keys, headSize: headSize), target: target, state: r,
+                                group: group, firstKey: firstKey, count: count)
+                }
+            }
+            for state in r..<r + (paired ? 2 : 1) {
+                let rowScores = target.scores + state * tileLength
+                for group in groups..<tileLength / 8 {
+                    Float.store8(SIMD8(repeating: -.infinity), to: UnsafeMutableRawPointer(rowScores), at: 8 * group)
+                }
+                if !isFull {
+                    let (position, head) = coordinates(target, state: state)
+                    for j in 0..<count where !blockMask.mask(target.sequenceIndex, head, position, firstKey + j) {
+                        rowScores[j] = -.infinity
                     }
                 }
-                Float.store8(s, to: rowScores, at: 8 * group)
             }
-            for group in groups..<tileLength / 8 {
-                Float.store8(SIMD8(repeating: -.infinity), to: rowScores, at: 8 * group)
-            }
-            if !isFull {
-                let s = target.scores + r * tileLength
-                for j in 0..<count where !blockMask.mask(target.sequenceIndex, head, position, firstKey + j) {
-                    s[j] = -.infinity
-                }
+            r += paired ? 2 : 1
+        }
+    }
+
+    /// The query of state `r` (row `r / groupSize`, head `r % groupSize` of the KV head's group).
+    @inlinable @inline(__always)
+    func queryRow(_ target: TileTarget, state r: Int) -> UnsafePointer<Float> {
+        let row = r / shape.groupSize
+        return target.queryBase + row * shape.queryRowStride + (r - row * shape.groupSize) * shape.headSize
+    }
+
+    /// The query position and query head of state `r`.
+    @inlinable @inline(__always)
+    func coordinates(_ target: TileTarget, state r: Int) -> (position: Int, head: Int) {
+        let row = r / shape.groupSize
+        return (target.firstPosition + row, target.kvHead * shape.groupSize + r - row * shape.groupSize)
+    }
+
+    /// Scales eight dot products of state `r`, applies the score modifier (lanes past the tile's
+    /// `count` keys become `-inf`) and stores them as the state's scores of key group `group`.
+    @inlinable @inline(__always)
+    func storeScores(_ dots: SIMD8<Float>, target: TileTarget, state r: Int, group: Int, firstKey: Int, count: Int) {
+        let (position, head) = coordinates(target, state: r)
+        let start = firstKey + 8 * group, valid = min(8, count - 8 * group)
+        var s = dots * SIMD8(repeating: shape.scale)
+        if valid == 8 {
+            s = scoreMod.apply(s, target.sequenceIndex, head, position, kvStart: start)
+        } else {
+            for lane in 0..<8 {
+                s[lane] = lane < valid ? scoreMod(s[lane], target.sequenceIndex, head, position, start + lane) : -.infinity
             }
         }
+        Float.store8(s, to: UnsafeMutableRawPointer(target.scores + r * AttentionTiling.kvTileLength), at: 8 * group)
     }
 
     /// Turns each state's scores into weights `e^(s − m)` against its new maximum `m`, and
@@ -220,16 +257,30 @@ extension AttentionPass {
     }
 
     /// For every state with a visible key: `accumulator = accumulator × correction +
-    /// Σ_j weights[j] · values[j]`, in `j` order.
+    /// Σ_j weights[j] · values[j]`, in `j` order; two states at a time (each value row loaded once
+    /// for both), with the same operations per state as one at a time.
     @inlinable
     func accumulateValues<Element: KVElement>(
         _: Element.Type, _ state: SoftmaxState, target: TileTarget, count: Int
     ) {
-        let tileLength = AttentionTiling.kvTileLength, corrections = target.corrections
+        let tileLength = AttentionTiling.kvTileLength, corrections = target.corrections, headSize = shape.headSize
+        let values = target.rowPointers + tileLength
+        var pending = -1  // a state with visible keys waiting for a partner
         for r in 0..<target.stateCount where corrections[r] >= 0 {
+            guard pending >= 0 else {
+                pending = r
+                continue
+            }
+            Self.accumulateValuePair(
+                Element.self, state.accumulators + pending * headSize, state.accumulators + r * headSize,
+                weights: target.scores + pending * tileLength, target.scores + r * tileLength,
+                corrections: corrections[pending], corrections[r], values: values, count: count, headSize: headSize)
+            pending = -1
+        }
+        if pending >= 0 {
             Self.accumulateValues(
-                Element.self, state.accumulators + r * shape.headSize, weights: target.scores + r * tileLength,
-                correction: corrections[r], values: target.rowPointers + tileLength, count: count, headSize: shape.headSize)
+                Element.self, state.accumulators + pending * headSize, weights: target.scores + pending * tileLength,
+                correction: corrections[pending], values: values, count: count, headSize: headSize)
         }
     }
 }
