@@ -10,30 +10,22 @@ import PagedKVCache
 ///  key row of position p = base + P·pageStride + layer·layerStride + kvHead·headStride + p·headSize
 /// ```
 public struct ContiguousKV<Element: KVElement>: KVLayout {
-    public let base: UnsafeRawPointer
-    public let layout: PageLayout
-    public let layer: Int
+    /// The same storage, layout and layer, seen through page tables.
+    public let paged: PagedKV<Element>
 
     public init(base: UnsafeRawPointer, layout: PageLayout, layer: Int) {
-        precondition(layout.elementType == Element.kvElementType, "\(layout) does not store \(Element.self)")
-        precondition((0..<layout.layerCount).contains(layer), "layer \(layer) outside \(layout)")
-        self.base = base
-        self.layout = layout
-        self.layer = layer
+        paged = PagedKV(base: base, layout: layout, layer: layer)
     }
 
     @inlinable
     public func rows(of sequence: AttentionSequence, kvHead: Int) -> ContiguousHeadRows {
         precondition(
-            sequence.kvLength <= layout.tokensPerPage && !sequence.pageTable.isEmpty,
+            sequence.kvLength <= paged.layout.tokensPerPage && !sequence.pageTable.isEmpty,
             "a contiguous sequence is one page holding all \(sequence.kvLength) positions")
-        let elementBytes = MemoryLayout<Element>.stride
-        let first = layout.elementOffset(
-            page: PageID(rawValue: sequence.pageTable[0]), layer: layer, isValue: false, kvHead: kvHead,
-            tokenInPage: 0)
-        return ContiguousHeadRows(
-            keyBase: base + first * elementBytes, rowByteStride: layout.headSize * elementBytes,
-            valueByteOffset: layout.valueStride * elementBytes)
+        // Position 0 through the table is the start of the sequence's span.
+        let rows = paged.rows(of: sequence, kvHead: kvHead)
+        return ContiguousHeadRows(keyBase: rows.key(at: 0), rowByteStride: rows.rowByteStride,
+                                  valueByteOffset: rows.valueByteOffset)
     }
 }
 
