@@ -4,8 +4,9 @@
 ///
 /// A unit covers the rows of one query tile for one or more KV heads (per KV head, `rows ×
 /// groupSize` softmax states, row-major: state `r` is row `r / groupSize`, query head
-/// `r % groupSize` of the group). It walks its KV tiles chunk by chunk in ascending order (the block mask's partial and full lists
-/// merged), keeps each chunk's softmax state apart and folds it into the running one:
+/// `r % groupSize` of the group). It walks its KV tiles chunk by chunk in ascending order (the
+/// block mask's partial and full lists merged), keeps each chunk's softmax state apart and
+/// folds it into the running one:
 ///
 /// ```
 ///  chunk 0 tiles ──► state ────────────┐
