@@ -36,20 +36,27 @@ import TestSupport
         #expect(ReferenceAttention.normalizedMeanSquaredError(batched, expected) < 1e-10)
     }
 
-    @Test("prefill in one step, in chunks, or token by token gives the same bits per row")
-    func chunkedPrefillAndDecodeAgree() throws {
+    /// F32 over two chunks of 512 positions; F16 shorter, for its two paths (a one-row step
+    /// converts keys as it loads them, longer steps widen each tile once).
+    @Test("prefill in one step, in chunks, or token by token gives the same bits per row",
+          arguments: [(KVElementType.f32, 600), (.f16, 120)])
+    func chunkedPrefillAndDecodeAgree(elementType: KVElementType, length: Int) throws {
         var random = SeededRandom(seed: 12)
-        let length = 600  // two chunks of 512 positions
         let whole = AttentionFixture(shape: Self.shape, queryCounts: [length], kvLengths: [length], random: &random)
-        let oneStep = try whole.run(tokensPerPage: 32, blockMask: whole.blockMask(CausalMask()), scoreMod: NoScoreMod())
-        // The same prompt as a batch of steps: rows 0..<200, 200..<203, the single row 599, ...
-        let steps: [Range<Int>] = [0..<200, 200..<203, 203..<530, 599..<600, 530..<531]
+        let oneStep = try whole.run(tokensPerPage: 32, elementType: elementType, blockMask: whole.blockMask(CausalMask()),
+                                    scoreMod: NoScoreMod())
+        // The same prompt as a batch of steps, e.g. rows 0..<200, 200..<203, 203..<530, the
+        // single row 599, then 530..<531 (a step's keys are all positions up to its last row).
+        let cuts = [0, length / 3, length / 3 + 3, length - length / 8, length - length / 8 + 1]
+        let steps: [Range<Int>] = [cuts[0]..<cuts[1], cuts[1]..<cuts[2], cuts[2]..<cuts[3], length - 1..<length, cuts[3]..<cuts[4]]
+        let rowFloats = Self.shape.queryRowStride, kvFloats = Self.shape.kvHeadCount * Self.shape.headSize
         let stepFixture = AttentionFixture(
             shape: Self.shape, queryCounts: steps.map(\.count), kvLengths: steps.map(\.upperBound),
-            queries: steps.flatMap { whole.queries[$0.lowerBound * Self.shape.queryRowStride..<$0.upperBound * Self.shape.queryRowStride] },
-            keys: steps.map { Array(whole.keys[0][0..<$0.upperBound * Self.shape.kvHeadCount * Self.shape.headSize]) },
-            values: steps.map { Array(whole.values[0][0..<$0.upperBound * Self.shape.kvHeadCount * Self.shape.headSize]) })
-        let stepped = try stepFixture.run(tokensPerPage: 8, blockMask: stepFixture.blockMask(CausalMask()), scoreMod: NoScoreMod())
+            queries: steps.flatMap { whole.queries[$0.lowerBound * rowFloats..<$0.upperBound * rowFloats] },
+            keys: steps.map { Array(whole.keys[0][0..<$0.upperBound * kvFloats]) },
+            values: steps.map { Array(whole.values[0][0..<$0.upperBound * kvFloats]) })
+        let stepped = try stepFixture.run(tokensPerPage: 8, elementType: elementType,
+                                          blockMask: stepFixture.blockMask(CausalMask()), scoreMod: NoScoreMod())
         for (step, rows) in zip(stepFixture.queryRows, steps) {
             #expect(Self.bits(stepped, rows: step, shape: Self.shape) == Self.bits(oneStep, rows: rows, shape: Self.shape),
                     "positions \(rows)")

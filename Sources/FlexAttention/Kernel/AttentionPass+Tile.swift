@@ -76,8 +76,9 @@ extension AttentionPass {
         let tileLength = AttentionTiling.kvTileLength
         let firstKey = tile * tileLength
         let count = min(tileLength, sequence.kvLength - firstKey)
-        // Widen F16 tiles once instead of once per state (exact, so the bits are the same).
-        let widens = KV.Element.kvElementType != .f32 && rows.count * shape.groupSize > 1
+        // Widen F16 tiles once instead of once per pair of states when there are more than two
+        // pairs (exact, so the bits are the same; decode's few states convert as they load).
+        let widens = KV.Element.kvElementType != .f32 && rows.count * shape.groupSize > 4
         func target(_ index: Int) -> TileTarget {
             TileTarget(pass: self, sequenceIndex: sequenceIndex, sequence: sequence, kvHead: kvHeads.lowerBound + index,
                        index: index, rows: rows, scratch: scratch, rowPointers: rowPointers)
