@@ -131,6 +131,12 @@ public final class ThreadPool: @unchecked Sendable {
         }
     }
 
+    /// Runs a share of the job; any copy of the body it makes is released when it returns.
+    @inline(never)
+    private func runJob(_ job: UnsafePointer<Body>, count: Int) {
+        runShare(job.pointee, count: count)
+    }
+
     private func workerLoop() {
         var seen: UInt64 = 0
         while true {
@@ -148,10 +154,11 @@ public final class ThreadPool: @unchecked Sendable {
                 return
             }
             seen = generation.load(ordering: .acquiring)
-            let body = jobBody!.assumingMemoryBound(to: Body.self).pointee
+            let job = jobBody!.assumingMemoryBound(to: Body.self)
             let count = jobCount
             pthread_mutex_unlock(mutex)
-            runShare(body, count: count)
+            runJob(job, count: count)
+            // Only now, with every reference to the body released, may the caller return.
             _ = pendingWorkers.subtract(1, ordering: .releasing)
         }
     }
