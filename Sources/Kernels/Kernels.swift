@@ -1,1 +1,0 @@
-// The Kernels target: see docs/ARCHITECTURE.md for its job.
