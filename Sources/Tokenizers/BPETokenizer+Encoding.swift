@@ -5,7 +5,8 @@ extension BPETokenizer {
     ///   (`<|im_start|>`) become their single token. Pass `false` for untrusted text that must
     ///   not be able to forge chat markup: it is then encoded as ordinary characters.
     ///   User-defined tokens are matched either way.
-    /// - Complexity: O(n log n) in the length of the longest piece, O(n) for natural text.
+    /// - Complexity: O(n log n) in the length of the text (the log from merging within long
+    ///   pieces); pieces seen before come from a cache.
     public func encode(_ text: String, parseSpecialTokens: Bool = true) -> [Int32] {
         var ids: [Int32] = []
         ids.reserveCapacity(text.utf8.count / 3 + 2)

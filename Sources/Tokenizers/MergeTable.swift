@@ -20,17 +20,17 @@ struct MergeTable: Sendable {
             guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else {
                 throw .malformedMerge(rank: rank, entry: entry)
             }
-            let left = String(parts[0]), right = String(parts[1]), joined = left + right
-            var ids: [Int32] = []
-            for token in [left, right, joined] {
+            let left = String(parts[0]), right = String(parts[1])
+            func id(_ token: String) throws(TokenizerError) -> Int32 {
                 guard let id = idsByToken[token] else {
                     throw .mergeTokenNotInVocabulary(rank: rank, entry: entry, token: token)
                 }
-                ids.append(id)
+                return id
             }
-            let key = Self.key(ids[0], ids[1])
+            let key = Self.key(try id(left), try id(right))
+            let result = try id(left + right)
             if merges[key] == nil {
-                merges[key] = Merge(rank: Int32(truncatingIfNeeded: rank), result: ids[2])
+                merges[key] = Merge(rank: Int32(truncatingIfNeeded: rank), result: result)
             }
         }
         self.merges = merges

@@ -28,9 +28,7 @@ public enum PreTokenizer: String, Sendable, Hashable, CaseIterable {
     /// this (it works on byte ranges); it shows what BPE will see.
     public func split(_ text: String) -> [String] {
         var pieces: [String] = []
-        var utf8 = Array(text.utf8)
-        utf8.withUnsafeMutableBufferPointer { buffer in
-            let bytes = UnsafeBufferPointer(buffer)
+        Array(text.utf8).withUnsafeBufferPointer { bytes in
             var scalars = ScalarText()
             scalars.load(bytes, range: 0..<bytes.count)
             forEachPiece(of: scalars) { range in

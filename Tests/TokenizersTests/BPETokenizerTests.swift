@@ -118,6 +118,49 @@ import Tokenizers
         }
     }
 
+    /// Four tasks share one tokenizer (and its piece cache) and encode 68,000 distinct words,
+    /// more than the cache holds, so it also empties itself while in use. With the one merge
+    /// "a b", the tokens of a word follow by hand: every "ab" is one token, every other letter
+    /// its byte's token, and the space in front of each word its own token.
+    @Test func concurrentEncodingSharesTheCache() async throws {
+        let tokenizer = try Vocabulary.tokenizer(merges: ["a b"])
+        let ab = tokenizer.tokenID("ab")!, space = tokenizer.tokenID("Ġ")!
+        let letterTokens = Dictionary(uniqueKeysWithValues: "abc".utf8.map { ($0, Vocabulary.byteToken(tokenizer, $0)) })
+        func word(_ number: Int) -> [UInt8] {  // base 3 over "abc", 11 letters
+            let letters = Array("abc".utf8)
+            var digits: [UInt8] = [], number = number
+            for _ in 0..<11 {
+                digits.append(letters[number % 3])
+                number /= 3
+            }
+            return digits
+        }
+        func expected(_ word: [UInt8]) -> [Int32] {
+            var ids = [space], i = 0
+            while i < word.count {
+                if i + 1 < word.count, word[i] == UInt8(ascii: "a"), word[i + 1] == UInt8(ascii: "b") {
+                    ids.append(ab)
+                    i += 2
+                } else {
+                    ids.append(letterTokens[word[i]]!)
+                    i += 1
+                }
+            }
+            return ids
+        }
+        let mismatches = await withTaskGroup(of: Int.self) { group in
+            for task in 0..<4 {
+                group.addTask {
+                    let words = (task * 17_000..<(task + 1) * 17_000).map(word)
+                    let text = words.map { " " + String(decoding: $0, as: UTF8.self) }.joined()
+                    return tokenizer.encode(text) == words.flatMap(expected) ? 0 : 1
+                }
+            }
+            return await group.reduce(0, +)
+        }
+        #expect(mismatches == 0)
+    }
+
     @Test func byteLevelAlphabetIsGPT2s() {
         #expect(ByteLevel.text(for: Array("Hi there\n".utf8)) == "HiĠthereĊ")
         #expect(ByteLevel.text(for: [0x00, 0x7F, 0xAD, 0xFF]) == "\u{100}\u{121}\u{143}ÿ")
