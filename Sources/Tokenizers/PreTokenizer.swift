@@ -2,8 +2,9 @@
 /// pieces), named as llama.cpp names them in `tokenizer.ggml.pre`.
 ///
 /// Both are hand-written matchers over Unicode scalars that reproduce the regexes of llama.cpp
-/// and Hugging Face `tokenizers` exactly; a regex engine would be several times slower and
-/// would tie the result to that engine's reading of `\s`.
+/// and Hugging Face `tokenizers` exactly (checked against the latter on 3,000 random strings):
+/// a regex engine would cost far more per scalar, and its own reading of `\s` and `\p{…}`
+/// would become part of the tokenization.
 public enum PreTokenizer: String, Sendable, Hashable, CaseIterable {
     /// GPT-2's regex alone:
     /// `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`.
