@@ -6,7 +6,14 @@
 /// that order), `acc = scale·p + acc`, `off += offset·Σx`; finally `y = sum(acc) + off`. The
 /// prefill kernel only shares the decoded weights of a block between four tokens. So a
 /// sequence's logits do not depend on what else is in its batch (batch invariance).
+import CKernels
+import Foundation
+
 public enum Matmul {
+    /// Whether the AVX2/FMA/F16C kernels of CKernels run (checked once); otherwise the portable
+    /// Swift kernels below, which compute the same operations in the same order.
+    public static let usesAVX2 = pf_cpu_has_avx2_fma() == 1 && ProcessInfo.processInfo.environment["PAGEDFLEX_PORTABLE_KERNELS"] == nil
+
     /// Tokens per block of X kept hot in cache while all rows pass over it.
     @usableFromInline static let tokenBlock = 64
 
@@ -15,6 +22,10 @@ public enum Matmul {
         _ w: WeightMatrix, x: UnsafePointer<Float>, tokenCount: Int,
         y: UnsafeMutablePointer<Float>, yStride: Int? = nil, pool: ThreadPool = .shared
     ) {
+        if usesAVX2 {
+            runAVX2(w, x, tokenCount, y, yStride ?? w.rowCount, pool)
+            return
+        }
         switch w.type {
         case .f32: run(F32Format.self, w, x, tokenCount, y, yStride ?? w.rowCount, pool)
         case .f16: run(F16Format.self, w, x, tokenCount, y, yStride ?? w.rowCount, pool)
@@ -22,6 +33,31 @@ public enum Matmul {
         case .q8_0: run(Q8_0Format.self, w, x, tokenCount, y, yStride ?? w.rowCount, pool)
         case .q4_0: run(Q4_0Format.self, w, x, tokenCount, y, yStride ?? w.rowCount, pool)
         case .q4_1: run(Q4_1Format.self, w, x, tokenCount, y, yStride ?? w.rowCount, pool)
+        }
+    }
+
+    static func runAVX2(
+        _ w: WeightMatrix, _ x: UnsafePointer<Float>, _ tokenCount: Int,
+        _ y: UnsafeMutablePointer<Float>, _ yStride: Int, _ pool: ThreadPool
+    ) {
+        let blocks = w.blocksPerRow
+        let hasOffset = w.type == .q4_0 || w.type == .q4_1
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: hasOffset ? tokenCount * blocks : 1) { sums in
+            let sums = sums.baseAddress!
+            if hasOffset { blockSums(x, tokenCount: tokenCount, blocks: blocks, into: sums) }
+            pool.parallelRanges(w.rowCount, granularity: 4, chunks: pool.threadCount * 4) { rows in
+                _ = pf_matmul_rows(
+                    w.type.kernelCode, w.base, w.bytesPerRow, Int32(blocks), Int32(rows.lowerBound),
+                    Int32(rows.upperBound), x, Int32(tokenCount), sums, y, yStride)
+            }
+        }
+    }
+
+    /// Σx of every 32-element block of every token row.
+    @inlinable
+    static func blockSums(_ x: UnsafePointer<Float>, tokenCount: Int, blocks: Int, into sums: UnsafeMutablePointer<Float>) {
+        for t in 0..<tokenCount {
+            for b in 0..<blocks { sums[t &* blocks &+ b] = blockSum(x + (t &* blocks &+ b) &* 32) }
         }
     }
 
@@ -36,11 +72,7 @@ public enum Matmul {
         let sumCount = F.hasOffset ? tokenCount * blocks : 0
         withUnsafeTemporaryAllocation(of: Float.self, capacity: max(sumCount, 1)) { sums in
             let sums = sums.baseAddress!
-            if F.hasOffset {
-                for t in 0..<tokenCount {
-                    for b in 0..<blocks { sums[t * blocks + b] = blockSum(x + t * k + b * 32) }
-                }
-            }
+            if F.hasOffset { blockSums(x, tokenCount: tokenCount, blocks: blocks, into: sums) }
             let rowTile = 4
             pool.parallelRanges(w.rowCount, granularity: rowTile, chunks: pool.threadCount * 4) { rows in
                 var t0 = 0

@@ -6,6 +6,18 @@ public enum WeightType: String, Sendable, Hashable, CaseIterable {
     /// kernel walks rows in the same 32-element steps.
     public static let blockSize = 32
 
+    /// The number CKernels uses for this encoding (`PF_WEIGHT_*`).
+    @inlinable public var kernelCode: Int32 {
+        switch self {
+        case .f32: 0
+        case .f16: 1
+        case .bf16: 2
+        case .q8_0: 3
+        case .q4_0: 4
+        case .q4_1: 5
+        }
+    }
+
     /// Bytes of one 32-element block.
     @inlinable public var bytesPerBlock: Int {
         switch self {

@@ -9,6 +9,18 @@
 /// 1 when the CPU running this process has AVX2, FMA and F16C.
 int pf_cpu_has_avx2_fma(void);
 
+/// Weight encodings, as Kernels.WeightType numbers them.
+enum { PF_WEIGHT_F32 = 0, PF_WEIGHT_F16 = 1, PF_WEIGHT_BF16 = 2, PF_WEIGHT_Q8_0 = 3, PF_WEIGHT_Q4_0 = 4, PF_WEIGHT_Q4_1 = 5 };
+
+/// Y[t][r] = W[r] · X[t] for rows r0 ..< r1 of W and tokens t < ntok: `weights` holds rows of
+/// `blocks` 32-element blocks of `type` (`row_bytes` each), X is ntok × (32·blocks) floats, Y has
+/// row stride `ys`, and `sums[t*blocks + k]` is the sum of block k of X[t] (read only by
+/// Q4_0/Q4_1). Up to four tokens share each decoded block; the arithmetic of every (row, token)
+/// pair is the same whatever ntok is. AVX2/FMA/F16C: call only when pf_cpu_has_avx2_fma() is 1.
+/// Returns 0 (doing nothing) when built for another architecture.
+int pf_matmul_rows(int type, const void *weights, size_t row_bytes, int blocks, int r0, int r1,
+                   const float *x, int ntok, const float *sums, float *y, size_t ys);
+
 /// The `pause` hint for spin-wait loops.
 static inline void pf_cpu_pause(void) {
 #if defined(__x86_64__) || defined(__i386__)
