@@ -45,7 +45,7 @@ public enum Matmul {
         withUnsafeTemporaryAllocation(of: Float.self, capacity: hasOffset ? tokenCount * blocks : 1) { sums in
             let sums = sums.baseAddress!
             if hasOffset { blockSums(x, tokenCount: tokenCount, blocks: blocks, into: sums) }
-            pool.parallelRanges(w.rowCount, granularity: 4, chunks: pool.threadCount * 4) { rows in
+            pool.parallelRanges(w.rowCount, granularity: 4, chunks: pool.threadCount * 8) { rows in
                 _ = pf_matmul_rows(
                     w.type.kernelCode, w.base, w.bytesPerRow, Int32(blocks), Int32(rows.lowerBound),
                     Int32(rows.upperBound), x, Int32(tokenCount), sums, y, yStride)
@@ -74,7 +74,7 @@ public enum Matmul {
             let sums = sums.baseAddress!
             if F.hasOffset { blockSums(x, tokenCount: tokenCount, blocks: blocks, into: sums) }
             let rowTile = 4
-            pool.parallelRanges(w.rowCount, granularity: rowTile, chunks: pool.threadCount * 4) { rows in
+            pool.parallelRanges(w.rowCount, granularity: rowTile, chunks: pool.threadCount * 8) { rows in
                 var t0 = 0
                 while t0 < tokenCount {
                     let t1 = min(tokenCount, t0 + tokenBlock)
