@@ -1,4 +1,4 @@
-import Dispatch
+import Foundation
 import Synchronization
 import Testing
 
@@ -39,7 +39,7 @@ import Testing
         let stack = FreePageStack(capacity: pageCount, full: true)
         let ledger = HoldLedger(pageCount: pageCount)
 
-        DispatchQueue.concurrentPerform(iterations: threadCount) { thread in
+        runOnThreads(threadCount) { thread in
             var held: [PageID] = []
             held.reserveCapacity(3)
             var operations = 0
@@ -68,6 +68,19 @@ import Testing
         #expect(remaining.count == pageCount)
         #expect(Set(remaining) == Set((0 ..< pageCount).map(PageID.init)))
     }
+}
+
+/// Runs `body(0 ..< count)` on `count` threads of their own (not a pool's, which might run them
+/// one after another) and returns when all have finished.
+private func runOnThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+    let finished = DispatchSemaphore(value: 0)
+    for index in 0 ..< count {
+        Thread {
+            body(index)
+            finished.signal()
+        }.start()
+    }
+    for _ in 0 ..< count { finished.wait() }
 }
 
 /// Which pages some thread holds, as atomics, so that the test itself has no data race.
