@@ -31,7 +31,10 @@ let package = Package(
         .target(name: "Tokenizers", swiftSettings: swiftSettings),
         .target(name: "Sampling", swiftSettings: swiftSettings),
         .target(name: "Llama", dependencies: ["Kernels", "GGUF", "FlexAttention", "PagedKVCache"], swiftSettings: swiftSettings),
-        .target(name: "Engine", dependencies: ["Llama", "Tokenizers", "Sampling", "GGUF", "PagedKVCache"], swiftSettings: swiftSettings),
+        .target(name: "Scheduler", dependencies: ["PagedKVCache"], swiftSettings: swiftSettings),
+        .target(
+            name: "Engine", dependencies: ["Llama", "Tokenizers", "Sampling", "GGUF", "PagedKVCache", "Scheduler", "FlexAttention"],
+            swiftSettings: swiftSettings),
         .executableTarget(
             name: "pagedflex",
             dependencies: ["Engine", .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -49,6 +52,7 @@ let package = Package(
             dependencies: ["PagedKVCache", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: swiftSettings),
         .testTarget(name: "FlexAttentionTests", dependencies: ["FlexAttention", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "PagedKVCache"], swiftSettings: swiftSettings),
         .testTarget(name: "LlamaTests", dependencies: ["Llama", "Engine", "TestSupport"], swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]

@@ -1,1 +1,0 @@
-// The Engine target: see docs/ARCHITECTURE.md for its job.
