@@ -1,1 +1,0 @@
-// The FlexAttention target: see docs/ARCHITECTURE.md for its job.
