@@ -183,3 +183,18 @@ public enum SchedulerError: Error, Equatable, CustomStringConvertible {
         }
     }
 }
+
+extension Scheduler {
+    /// Calls `body` with the first byte of the K/V memory, for the model to write and read during
+    /// one step. The pointer is valid only inside `body`.
+    public mutating func withKVMemory<Result>(_ body: (UnsafeMutableRawPointer) -> Result) -> Result {
+        cache.withMutableStorage { storage in
+            storage.withUnsafeMutableBytes { body($0.baseAddress!) }
+        }
+    }
+
+    /// Calls `body` with the page table of live sequence `id`.
+    public func withPageTable<Result>(of id: SequenceID, _ body: (borrowing PageTable) -> Result) -> Result {
+        cache.withPageTable(of: id, body)
+    }
+}
