@@ -53,8 +53,10 @@ extension KVCacheManager {
     public func withStorage<Result, Failure: Error>(
         _ body: (borrowing PageStorage) throws(Failure) -> Result
     ) throws(Failure) -> Result {
-        precondition(storage != nil, "this KVCacheManager keeps the books only: no storage")
-        return try body(storage!)
+        switch storage {
+        case .some(let storage): return try body(storage)
+        case .none: preconditionFailure("this KVCacheManager keeps the books only: no storage")
+        }
     }
 
     /// Calls `body` with the K/V memory of every page, for writing. The manager must have storage.
