@@ -7,11 +7,12 @@ import Benchmark
 import Foundation
 import PagedKVCache
 
-let poolSizes = [1_000, 1_000_000]
-let timeAndMallocs: [BenchmarkMetric] = [.wallClock, .cpuTotal, .mallocCountTotal, .instructions]
-let steps = Benchmark.Configuration(metrics: timeAndMallocs, scalingFactor: .mega, maxDuration: .seconds(2), maxIterations: 20)
-
 let benchmarks: @Sendable () -> Void = {
+    let poolSizes = [1_000, 1_000_000]
+    let timeAndMallocs: [BenchmarkMetric] = [.wallClock, .cpuTotal, .mallocCountTotal, .instructions]
+    let steps = Benchmark.Configuration(
+        metrics: timeAndMallocs, scalingFactor: .mega, maxDuration: .seconds(2), maxIterations: 20)
+
     for pageCount in poolSizes {
         Benchmark("PagePool allocate+release, \(pageCount) pages", configuration: steps) { benchmark in
             var pool = PagePool(pageCount: pageCount)
