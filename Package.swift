@@ -16,6 +16,7 @@ let package = Package(
     products: [
         .executable(name: "pagedflex", targets: ["pagedflex"]),
         .library(name: "PagedFlex", targets: ["Engine"]),
+        .library(name: "PagedKVCache", targets: ["PagedKVCache"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

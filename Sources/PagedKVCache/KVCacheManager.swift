@@ -136,7 +136,8 @@ public struct KVCacheManager: ~Copyable {
     /// Records that the keys and values of every reserved position of `id` are written.
     /// Full pages among them enter the prefix cache.
     public mutating func markComputed(_ id: SequenceID) {
-        markComputed(id, tokenCount: sequences[liveSlot(of: id)].table.tokenCount)
+        let slot = liveSlot(of: id)
+        markComputed(slot: slot, tokenCount: sequences[slot].table.tokenCount)
     }
 
     /// Records that the keys and values of positions `0 ..< tokenCount` of `id` are written
@@ -144,10 +145,13 @@ public struct KVCacheManager: ~Copyable {
     /// cache. `tokenCount` never decreases and never exceeds the reserved positions.
     /// - Complexity: O(newly computed tokens).
     public mutating func markComputed(_ id: SequenceID, tokenCount: Int) {
-        let slot = liveSlot(of: id)
+        markComputed(slot: liveSlot(of: id), tokenCount: tokenCount)
+    }
+
+    private mutating func markComputed(slot: Int, tokenCount: Int) {
         precondition(
             tokenCount >= sequences[slot].computedTokenCount && tokenCount <= sequences[slot].table.tokenCount,
-            "\(id): computed token count \(tokenCount) is outside \(sequences[slot].computedTokenCount)...\(sequences[slot].table.tokenCount)")
+            "computed token count \(tokenCount) is outside \(sequences[slot].computedTokenCount)...\(sequences[slot].table.tokenCount)")
         sequences[slot].computedTokenCount = tokenCount
         guard isPrefixCachingEnabled else { return }
         let tokensPerPage = layout.tokensPerPage
@@ -184,7 +188,7 @@ public struct KVCacheManager: ~Copyable {
     public func contains(_ id: SequenceID) -> Bool { slotOfSequence[id] != nil }
 
     /// The live sequences, in no particular order.
-    public var sequenceIDs: Dictionary<SequenceID, Int>.Keys { slotOfSequence.keys }
+    public var sequenceIDs: some Collection<SequenceID> { slotOfSequence.keys }
 
     /// A copy of the page table of `id`. Drop it before the sequence grows again, or the growth
     /// copies the table; ``withPageTable(of:_:)`` never copies.
