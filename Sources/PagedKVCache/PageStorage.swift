@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Why a ``PageStorage`` could not be created.
 public enum PageStorageError: Error, Equatable, CustomStringConvertible {
     /// The byte budget does not hold a single page.
@@ -6,6 +12,8 @@ public enum PageStorageError: Error, Equatable, CustomStringConvertible {
     case pageCountOutOfRange(Int)
     /// `pageCount × bytesPerPage` does not fit in an `Int`.
     case byteCountOverflow(pageCount: Int, bytesPerPage: Int)
+    /// The operating system refused the memory.
+    case mappingFailed(byteCount: Int)
 
     public var description: String {
         switch self {
@@ -15,12 +23,16 @@ public enum PageStorageError: Error, Equatable, CustomStringConvertible {
             "page count must be between 1 and \(FreePageStack.maxCapacity), got \(count)"
         case .byteCountOverflow(let count, let bytesPerPage):
             "\(count) pages of \(bytesPerPage) B overflow the address space"
+        case .mappingFailed(let byteCount):
+            "cannot map \(byteCount) B of KV memory"
         }
     }
 }
 
-/// The keys and values of every page of a pool, for all layers: one aligned, zero-filled
-/// allocation, made in the initializer and freed once in `deinit`.
+/// The keys and values of every page of a pool, for all layers: one zero-filled anonymous memory
+/// mapping, made in the initializer and unmapped once in `deinit`. The operating system backs
+/// it lazily, so a large budget costs resident memory only for the pages actually written: the
+/// process's footprint follows the pages in use, as the paper's memory figures assume.
 ///
 /// Pages are page-major (``PageLayout`` draws the inside of a page):
 ///
@@ -42,23 +54,23 @@ public struct PageStorage: ~Copyable {
 
     private let base: UnsafeMutableRawPointer
 
-    /// Allocates room for `pageCount` pages of `layout`, filled with zero bytes.
-    /// - Complexity: O(`byteCount`), to zero the memory.
+    /// Maps room for `pageCount` pages of `layout`, reading as zero bytes until written.
     public init(layout: PageLayout, pageCount: Int) throws(PageStorageError) {
         guard pageCount >= 1, pageCount <= FreePageStack.maxCapacity else {
             throw .pageCountOutOfRange(pageCount)
         }
         let (byteCount, overflow) = pageCount.multipliedReportingOverflow(by: layout.bytesPerPage)
         guard !overflow else { throw .byteCountOverflow(pageCount: pageCount, bytesPerPage: layout.bytesPerPage) }
+        guard let mapped = mmap(nil, byteCount, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+            mapped != MAP_FAILED
+        else { throw .mappingFailed(byteCount: byteCount) }
         self.layout = layout
         self.pageCount = pageCount
         self.byteCount = byteCount
-        self.base = .allocate(byteCount: byteCount, alignment: Self.alignment)
-        base.initializeMemory(as: UInt8.self, repeating: 0, count: byteCount)
+        self.base = mapped  // page-aligned, so aligned to `alignment` too
     }
 
-    /// Allocates as many whole pages of `layout` as fit in `byteBudget` bytes.
-    /// - Complexity: O(`byteCount`), to zero the memory.
+    /// Maps as many whole pages of `layout` as fit in `byteBudget` bytes.
     public init(layout: PageLayout, byteBudget: Int) throws(PageStorageError) {
         let pageCount = byteBudget / layout.bytesPerPage
         guard pageCount >= 1 else {
@@ -68,7 +80,7 @@ public struct PageStorage: ~Copyable {
     }
 
     deinit {
-        base.deallocate()
+        munmap(base, byteCount)
     }
 
     /// Calls `body` with the bytes of every page. Element offsets from ``PageLayout`` are

@@ -89,7 +89,7 @@ struct GenerateCommand: AsyncParsableCommand {
         } catch {
             throw CLIError("\(error)")
         }
-        print()
+        FileHandle.standardOutput.write(Data("\n".utf8))
         if let stats { printError(Self.statsLine(stats)) }
     }
 
