@@ -56,6 +56,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(name: "FlexAttentionTests", dependencies: ["FlexAttention", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "PagedKVCache"], swiftSettings: swiftSettings),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport", "Sampling", "PagedKVCache"], swiftSettings: swiftSettings),
         .testTarget(name: "LlamaTests", dependencies: ["Llama", "Engine", "TestSupport"], swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]
