@@ -78,38 +78,10 @@ public final class Engine: @unchecked Sendable {
         self.bundle = bundle
         self.configuration = configuration
         let c = bundle.model.configuration
-        let tokensPerPage: Int
-        switch configuration.kvMode {
-        case .paged:
-            tokensPerPage = configuration.tokensPerPage
-        case .contiguous, .none:
-            // One page per sequence, as long as the context (rounded up to a power of two).
-            tokensPerPage = 1 << (Int.bitWidth - (c.contextLength - 1).leadingZeroBitCount)
-        }
-        do {
-            pageLayout = try PageLayout(
-                tokensPerPage: tokensPerPage, layerCount: c.layerCount, kvHeadCount: c.kvHeadCount,
-                headSize: c.headSize, elementType: configuration.kvElementType)
-        } catch {
-            throw .invalidConfiguration("\(error)")
-        }
-        let budgetBytes: Int
-        switch configuration.kvMemory {
-        case .bytes(let b): budgetBytes = b
-        case .tokens(let t): budgetBytes = t * pageLayout.bytesPerToken
-        }
-        let pageCount = budgetBytes / pageLayout.bytesPerPage
-        guard pageCount >= 1 else {
-            throw .invalidConfiguration(
-                "a KV budget of \(budgetBytes) bytes holds no page of \(pageLayout.bytesPerPage) bytes (\(configuration.kvMode) mode)")
-        }
-        let storage: PageStorage
-        do { storage = try PageStorage(layout: pageLayout, pageCount: pageCount) } catch {
-            throw .invalidConfiguration("\(error)")
-        }
-        let cache = KVCacheManager(
-            storage: storage, prefixCaching: configuration.prefixCaching && configuration.kvMode == .paged,
-            maxTokensPerSequence: c.contextLength)
+        let cache = try Self.makeCache(model: c, configuration: configuration)
+        pageLayout = cache.layout
+        let pageCount = cache.usage.pageCount
+        let tokensPerPage = pageLayout.tokensPerPage
         scheduler = Scheduler(
             cache: cache,
             configuration: SchedulerConfiguration(
@@ -128,6 +100,34 @@ public final class Engine: @unchecked Sendable {
         thread.name = "pagedflex-engine"
         self.thread = thread
         thread.start()
+    }
+
+    /// The KV cache `configuration` asks for: its page geometry (pages as long as the context,
+    /// rounded up to a power of two, for the contiguous and no-cache modes), its storage sized by
+    /// the budget, prefix caching only in paged mode.
+    static func makeCache(model c: LlamaConfiguration, configuration: EngineConfiguration) throws(EngineError) -> KVCacheManager {
+        let tokensPerPage = configuration.kvMode == .paged
+            ? configuration.tokensPerPage : 1 << (Int.bitWidth - (c.contextLength - 1).leadingZeroBitCount)
+        let layout: PageLayout
+        do {
+            layout = try PageLayout(
+                tokensPerPage: tokensPerPage, layerCount: c.layerCount, kvHeadCount: c.kvHeadCount,
+                headSize: c.headSize, elementType: configuration.kvElementType)
+        } catch {
+            throw .invalidConfiguration("\(error)")
+        }
+        let budgetBytes: Int
+        switch configuration.kvMemory {
+        case .bytes(let b): budgetBytes = b
+        case .tokens(let t): budgetBytes = t * layout.bytesPerToken
+        }
+        let storage: PageStorage
+        do { storage = try PageStorage(layout: layout, byteBudget: budgetBytes) } catch {
+            throw .invalidConfiguration("KV budget (\(configuration.kvMode) mode): \(error)")
+        }
+        return KVCacheManager(
+            storage: storage, prefixCaching: configuration.prefixCaching && configuration.kvMode == .paged,
+            maxTokensPerSequence: c.contextLength)
     }
 
     /// Stops the step loop; requests still running end with ``EngineError/engineStopped``.
