@@ -1,5 +1,6 @@
 import FlexAttention
 import Foundation
+import Kernels
 import Llama
 import PagedKVCache
 import Sampling
@@ -89,7 +90,7 @@ public final class Engine: @unchecked Sendable {
                 maxRunningSequences: configuration.kvMode == .contiguous ? min(configuration.maxRunningSequences, pageCount) : configuration.maxRunningSequences,
                 recomputeEveryStep: configuration.kvMode == .none))
         store = PagedKVStore(layout: pageLayout, shape: AttentionShape(queryHeadCount: c.headCount, kvHeadCount: c.kvHeadCount, headSize: c.headSize))
-        state = LlamaState(configuration: c)
+        state = LlamaState(configuration: c, activationPrecision: configuration.activationPrecision)
         publishedUsage = Mutex(EngineUsage(
             runningSequences: 0, waitingSequences: 0, kvMode: configuration.kvMode.rawValue, tokensPerPage: tokensPerPage,
             pageCount: pageCount, usedPageCount: 0, kvBytesInUse: 0, kvMinimumBytes: 0, kvWasteBytes: 0, kvWastePercent: 0,

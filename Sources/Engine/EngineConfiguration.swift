@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 import PagedKVCache
 
 /// Where keys and values live between steps: the one flag that switches the model between the
@@ -57,6 +58,9 @@ public struct EngineConfiguration: Sendable, Hashable {
     public var maxBatchTokens = 512
     public var maxRunningSequences = 64
     public var prefixCaching = true
+    /// fp32 activations (exact, the default) or 8-bit ones into the quantized matrix products
+    /// (faster; on a CPU without AVX2 the fp32 path runs either way).
+    public var activationPrecision: ActivationPrecision = .f32
 
     public init() {}
 }

@@ -10,6 +10,7 @@ import PagedKVCache
 public struct PerplexityResult: Sendable, Codable, Hashable {
     public var kvMode: String
     public var tokensPerPage: Int
+    public var activations: String
     public var window: Int
     public var windowCount: Int
     public var predictionCount: Int
@@ -40,7 +41,7 @@ extension ModelBundle {
         let chunk = config.kvMode == .none ? window : max(1, config.maxBatchTokens)
         let store = PagedKVStore(
             layout: cache.layout, shape: AttentionShape(queryHeadCount: c.headCount, kvHeadCount: c.kvHeadCount, headSize: c.headSize))
-        let state = LlamaState(configuration: c)
+        let state = LlamaState(configuration: c, activationPrecision: config.activationPrecision)
         var logits: [Float] = []
         var batch = ForwardBatch()
         var perWindow: [Double] = []
@@ -82,7 +83,8 @@ extension ModelBundle {
         }
         let mean = perWindow.reduce(0, +) / Double(perWindow.count)
         return PerplexityResult(
-            kvMode: config.kvMode.rawValue, tokensPerPage: cache.layout.tokensPerPage, window: window, windowCount: count,
+            kvMode: config.kvMode.rawValue, tokensPerPage: cache.layout.tokensPerPage,
+            activations: config.activationPrecision.rawValue, window: window, windowCount: count,
             predictionCount: count * (window - 1), meanNLL: mean, perplexity: Foundation.exp(mean),
             perWindowMeanNLL: perWindow, seconds: Date().timeIntervalSince(start))
     }

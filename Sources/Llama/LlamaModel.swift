@@ -47,29 +47,44 @@ public final class LlamaModel: Sendable {
             rope.angles(position: Int(batch.positions[t]), cos: cos + t * half, sin: sin + t * half)
         }
 
+        // The input of the next products, quantized once for all of them on the 8-bit path.
+        let q8 = state.activationPrecision == .q8 ? state.q8 : nil
+        func input(_ a: UnsafePointer<Float>, rows: Int, width: Int) { q8?.quantize(a, tokenCount: rows, columnCount: width) }
+        func project(_ w: WeightMatrix, _ a: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>) {
+            if let q8, Matmul.supportsQ8(w) {
+                Matmul.multiply(w, q8: q8, y: out)
+            } else {
+                Matmul.multiply(w, x: a, tokenCount: rows, y: out)
+            }
+        }
+
         for (l, layer) in weights.layers.enumerated() {
             for t in 0..<n {
                 Elementwise.rmsNorm(x + t * d, weight: layer.attentionNorm, epsilon: c.rmsEpsilon, count: d, into: h + t * d)
             }
-            Matmul.multiply(layer.query, x: h, tokenCount: n, y: q)
-            Matmul.multiply(layer.key, x: h, tokenCount: n, y: k)
-            Matmul.multiply(layer.value, x: h, tokenCount: n, y: v)
+            input(h, rows: n, width: d)
+            project(layer.query, h, rows: n, into: q)
+            project(layer.key, h, rows: n, into: k)
+            project(layer.value, h, rows: n, into: v)
             for t in 0..<n {
                 rope.apply(q + t * qd, headCount: c.headCount, cos: cos + t * half, sin: sin + t * half)
                 rope.apply(k + t * kvd, headCount: c.kvHeadCount, cos: cos + t * half, sin: sin + t * half)
             }
             kv.write(layer: l, keys: k, values: v, batch: batch)
             kv.attend(layer: l, queries: q, output: attn, batch: batch)
-            Matmul.multiply(layer.output, x: attn, tokenCount: n, y: h)
+            input(attn, rows: n, width: qd)
+            project(layer.output, attn, rows: n, into: h)
             for t in 0..<n { Elementwise.add(h + t * d, into: x + t * d, count: d) }
 
             for t in 0..<n {
                 Elementwise.rmsNorm(x + t * d, weight: layer.feedForwardNorm, epsilon: c.rmsEpsilon, count: d, into: h + t * d)
             }
-            Matmul.multiply(layer.gate, x: h, tokenCount: n, y: gate)
-            Matmul.multiply(layer.up, x: h, tokenCount: n, y: up)
+            input(h, rows: n, width: d)
+            project(layer.gate, h, rows: n, into: gate)
+            project(layer.up, h, rows: n, into: up)
             Elementwise.siluMultiply(gate: gate, up: up, count: n * ff)
-            Matmul.multiply(layer.down, x: gate, tokenCount: n, y: h)
+            input(gate, rows: n, width: ff)
+            project(layer.down, gate, rows: n, into: h)
             for t in 0..<n { Elementwise.add(h + t * d, into: x + t * d, count: d) }
         }
 
@@ -79,15 +94,17 @@ public final class LlamaModel: Sendable {
         }
         let vocab = c.vocabularySize
         if logits.count != rows * vocab { logits = [Float](repeating: 0, count: rows * vocab) }
-        logits.withUnsafeMutableBufferPointer { out in
-            Matmul.multiply(weights.output, x: h, tokenCount: rows, y: out.baseAddress!)
-        }
+        input(h, rows: rows, width: d)
+        logits.withUnsafeMutableBufferPointer { out in project(weights.output, h, rows: rows, into: out.baseAddress!) }
     }
 }
 
 /// The scratch activations of forward steps, reused from step to step (one per engine loop).
 public final class LlamaState {
     public let configuration: LlamaConfiguration
+    /// fp32 (the default, exact) or 8-bit activations into the quantized matrix products.
+    public var activationPrecision: ActivationPrecision
+    let q8 = Q8Activations()
     public private(set) var tokenCapacity = 0
     private var storage: UnsafeMutablePointer<Float>?
 
@@ -102,7 +119,10 @@ public final class LlamaState {
     public private(set) var cos: UnsafeMutablePointer<Float>!
     public private(set) var sin: UnsafeMutablePointer<Float>!
 
-    public init(configuration: LlamaConfiguration) { self.configuration = configuration }
+    public init(configuration: LlamaConfiguration, activationPrecision: ActivationPrecision = .f32) {
+        self.configuration = configuration
+        self.activationPrecision = activationPrecision
+    }
 
     deinit { storage?.deallocate() }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Kernels
 import PagedKVCache
 
 /// The engine flags every model-running command shares.
@@ -26,6 +27,9 @@ struct EngineOptions: ParsableArguments {
     @Flag(help: "Turn the prefix cache off.")
     var noPrefixCache = false
 
+    @Option(help: "Activations into the quantized matrix products: f32 (exact, default) or q8 (8-bit, faster, as llama.cpp).")
+    var activations: ActivationPrecision = .f32
+
     func validate() throws {
         guard pageSize >= 1, pageSize <= 1024, pageSize & (pageSize - 1) == 0 else {
             throw ValidationError("--page-size must be a power of two from 1 to 1024, got \(pageSize)")
@@ -44,6 +48,7 @@ struct EngineOptions: ParsableArguments {
         c.kvMemory = KVMemory(parsing: kvMemory)!
         c.maxBatchTokens = maxBatchTokens
         c.prefixCaching = !noPrefixCache
+        c.activationPrecision = activations
         return c
     }
 
@@ -60,6 +65,7 @@ struct EngineOptions: ParsableArguments {
 
 extension KVMode: ExpressibleByArgument {}
 extension KVElementType: ExpressibleByArgument {}
+extension ActivationPrecision: ExpressibleByArgument {}
 
 /// A failure to report as `Error: message` with exit status 1.
 struct CLIError: Error, CustomStringConvertible {

@@ -24,6 +24,21 @@ struct PerplexityTests {
         #expect(contiguous.perWindowMeanNLL == Array(paged.perWindowMeanNLL.prefix(2)))
     }
 
+    /// The optional 8-bit activation path (llama.cpp's scheme) departs from the exact logits, so
+    /// it is held to perplexity: within 1% of the reference over the same 4,096 tokens.
+    @Test func eightBitActivationsStayWithinOnePercentPerplexity() throws {
+        let bundle = try Bundle.load()
+        let reference = try ReferenceFile.load().perplexity
+        let text = try String(contentsOf: RealModel.referenceDirectory.appendingPathComponent("GPL-3.txt"), encoding: .utf8)
+        var config = configuration()
+        config.activationPrecision = .q8
+        let q8 = try bundle.perplexity(
+            of: bundle.tokenizer.encode(text), window: reference.window, windowCount: reference.n_windows, configuration: config)
+        let relative = abs(q8.perplexity - reference.ppl) / reference.ppl
+        #expect(relative < 0.01, "q8 perplexity \(q8.perplexity) vs \(reference.ppl)")
+        for (got, want) in zip(q8.perWindowMeanNLL, reference.per_window_mean_nll) { #expect(abs(got - want) < 0.02) }
+    }
+
     @Test func tooShortATextIsAClearError() throws {
         let bundle = try Bundle.load()
         #expect(throws: EngineError.invalidConfiguration("the text has 3 tokens, fewer than one window of 512")) {

@@ -21,6 +21,18 @@ enum { PF_WEIGHT_F32 = 0, PF_WEIGHT_F16 = 1, PF_WEIGHT_BF16 = 2, PF_WEIGHT_Q8_0 
 int pf_matmul_rows(int type, const void *weights, size_t row_bytes, int blocks, int r0, int r1,
                    const float *x, int ntok, const float *sums, float *y, size_t ys);
 
+/// A block of 32 activations quantized to 8 bits: x ≈ d·q, and s = d·Σq.
+typedef struct { float d; float s; int8_t q[32]; } pf_q8_block;
+
+/// Quantizes `blocks` blocks of 32 floats (round to nearest, scale = max|x| / 127). Portable C.
+void pf_quantize_q8(const float *x, int blocks, pf_q8_block *out);
+
+/// As pf_matmul_rows, with activations quantized by pf_quantize_q8 (`x` holds ntok × blocks
+/// blocks) and integer dot products per block; for Q4_0, Q4_1 and Q8_0 weights only. Returns 0
+/// (doing nothing) for other types or architectures. AVX2: call only when pf_cpu_has_avx2_fma().
+int pf_matmul_rows_q8(int type, const void *weights, size_t row_bytes, int blocks, int r0, int r1,
+                      const pf_q8_block *x, int ntok, float *y, size_t ys);
+
 /// The `pause` hint for spin-wait loops.
 static inline void pf_cpu_pause(void) {
 #if defined(__x86_64__) || defined(__i386__)
