@@ -146,9 +146,11 @@ public struct Scheduler: ~Copyable {
     mutating func admitWaiting(_ batch: inout ScheduledBatch, budget: inout Int) {
         while budget > 0, let id = waiting.first, running.count < configuration.maxRunningSequences {
             let tokens = records[id]!.tokens
-            // Keep a page per running sequence in reserve for their next tokens, so admitting
-            // does not immediately force a preemption.
-            let reserve = running.count
+            // Keep in reserve the pages the running sequences need for their next tokens (one
+            // for each whose last page is full), so admitting does not force a preemption.
+            let reserve = running.reduce(0) { n, r in
+                cache.contains(r) && cache.pageCountNeeded(toAppend: 1, to: r) > 0 ? n + 1 : n
+            }
             let pagesNeeded = (tokens.count + cache.layout.tokensPerPage - 1) / cache.layout.tokensPerPage
             guard running.isEmpty || pagesNeeded + reserve <= cache.availablePageCount,
                 let cached = cache.startSequence(id, promptTokens: tokens.map(UInt32.init(bitPattern:)))

@@ -146,8 +146,14 @@ struct BenchBatchCommand: AsyncParsableCommand {
         sampler.cancel()
         // The window where every sequence is decoding: after the last first token, before the
         // first last token.
-        let start = timelines.map { $0.first! }.max()!
-        let end = timelines.map { $0.last! }.min()!
+        var start = timelines.map { $0.first! }.max()!
+        var end = timelines.map { $0.last! }.min()!
+        if end <= start {
+            // The sequences never all ran at once (the budget queued some): measure the whole
+            // decode period instead.
+            start = timelines.map { $0.first! }.min()!
+            end = timelines.map { $0.last! }.max()!
+        }
         let inWindow = timelines.reduce(0) { $0 + $1.filter { $0 > start && $0 <= end }.count }
         let p = peak.withLock { $0 }
         return Run(
