@@ -58,7 +58,7 @@ struct BenchBatchCommand: AsyncParsableCommand {
     func run() async throws {
         let bounds = promptRange.split(separator: ",").compactMap { Int($0) }
         guard bounds.count == 2, bounds[0] >= 1, bounds[0] <= bounds[1] else { throw ValidationError("--prompt-range MIN,MAX") }
-        var rng = BenchRandom(seed: seed)
+        var rng = Xoshiro256(seed: seed)
         let lengths = (0..<sequences).map { _ in Int.random(in: bounds[0]...bounds[1], using: &rng) }
         var options = engine
         options.noPrefixCache = true
@@ -167,17 +167,4 @@ struct BenchBatchCommand: AsyncParsableCommand {
 extension Array {
     /// The elements repeated `times` times.
     func cycled(times: Int) -> [Element] { Array(repeatElement(self, count: times).joined()) }
-}
-
-/// SplitMix64, for reproducible benchmark inputs.
-struct BenchRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
