@@ -96,7 +96,9 @@ public final class Engine: @unchecked Sendable {
             pageCount: pageCount, usedPageCount: 0, kvBytesInUse: 0, kvMinimumBytes: 0, kvWasteBytes: 0, kvWastePercent: 0,
             prefixCacheHits: 0, prefixCacheMisses: 0, prefixCacheHitPercent: 0, preemptions: 0, generatedTokens: 0,
             tokensPerSecond: 0))
-        let thread = Thread { [unowned self] in self.loop() }
+        // The loop holds the engine until `shutdown()` ends it, so the engine cannot be freed
+        // under its own thread.
+        let thread = Thread { self.loop() }
         thread.stackSize = 16 << 20
         thread.name = "pagedflex-engine"
         self.thread = thread
@@ -131,7 +133,8 @@ public final class Engine: @unchecked Sendable {
             maxTokensPerSequence: c.contextLength)
     }
 
-    /// Stops the step loop; requests still running end with ``EngineError/engineStopped``.
+    /// Stops the step loop; requests still running end with ``EngineError/engineStopped``. Call it
+    /// when done: the loop thread keeps the engine alive until then.
     public func shutdown() {
         inbox.withLock { $0.stopping = true }
         wake.signal()
