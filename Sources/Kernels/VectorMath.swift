@@ -65,9 +65,12 @@ public enum VectorMath {
     public static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
         let upper: Float = 88  // keeps n <= 127, so 2^n stays a normal float
         let lower: Float = -87.3365447505531
-        let belowRange = x .< SIMD8(repeating: lower)
-        var v = x.replacing(with: upper, where: x .> SIMD8(repeating: upper))
-        v.replace(with: lower, where: belowRange)
+        // Vector operands throughout: with a scalar operand (`x .< lower`, `replacing(with: 0, ...)`)
+        // the stdlib's generic lane loop is used, and in a function this size it stays a loop.
+        let lowerVector = SIMD8<Float>(repeating: lower), upperVector = SIMD8<Float>(repeating: upper)
+        let belowRange: SIMDMask<SIMD8<Int32>> = x .< lowerVector
+        var v = x.replacing(with: upperVector, where: upperVector .< x)
+        v.replace(with: lowerVector, where: belowRange)
         let magic = SIMD8<Float>(repeating: 12_582_912)  // 1.5 * 2^23
         let shifted = multiplyAdd(v, SIMD8(repeating: 1.44269504088896341), magic)
         let n = shifted - magic  // round(x / ln 2), as a float
@@ -84,7 +87,7 @@ public enum VectorMath {
         // 2^n: the integer n sits in the low mantissa bits of `shifted`.
         let nBits = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
         let twoToN = unsafeBitCast((nBits &+ 127) &<< 23, to: SIMD8<Float>.self)
-        return (er * twoToN).replacing(with: 0, where: belowRange)
+        return (er * twoToN).replacing(with: SIMD8<Float>(), where: belowRange)
     }
 }
 

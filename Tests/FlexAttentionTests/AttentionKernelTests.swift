@@ -15,10 +15,11 @@ import TestSupport
         return AttentionShape(queryHeadCount: kvHeads * group, kvHeadCount: kvHeads, headSize: headSize)
     }
 
-    /// Random lengths that do not end on a page boundary: decode rows, short and long prefill runs.
+    /// Random lengths that do not end on a page boundary: a long decode row (split into chunks
+    /// and merged), then decode rows, short and long prefill runs.
     static func randomLengths(_ random: inout SeededRandom, sequences: Int, maxKV: Int) -> (queries: [Int], kv: [Int]) {
-        var queries: [Int] = [], kv: [Int] = []
-        for _ in 0..<sequences {
+        var queries = [1], kv = [Int.random(in: 513...1100, using: &random) | 1]
+        for _ in 1..<sequences {
             var length = Int.random(in: 1...maxKV, using: &random)
             if length % 8 == 0 { length += 1 }
             kv.append(length)
@@ -33,7 +34,7 @@ import TestSupport
         var random = SeededRandom(seed: UInt64(BuiltInModifier.allCases.firstIndex(of: modifier)!) &+ 0xA77E)
         for trial in 0..<2 {
             let shape = Self.randomShape(&random)
-            let lengths = Self.randomLengths(&random, sequences: 3, maxKV: 200)
+            let lengths = Self.randomLengths(&random, sequences: 4, maxKV: 200)
             let fixture = AttentionFixture(shape: shape, queryCounts: lengths.queries, kvLengths: lengths.kv, random: &random)
             try modifier.check(fixture: fixture, trial: trial)
         }

@@ -56,11 +56,13 @@ public struct AttentionKernel<Score: ScoreMod> {
         kv: KV, blockMask: BlockMask<Mask>
     ) {
         let workspace = self.workspace
-        let partialCount = workspace.plan(sequences: sequences, blockMask: blockMask, kvHeadCount: shape.kvHeadCount)
+        let (partialCount, steps) = workspace.plan(sequences: sequences, blockMask: blockMask, kvHeadCount: shape.kvHeadCount)
         let pass = AttentionPass(queries: queries, output: output, sequences: sequences, kv: kv, shape: shape,
                                  blockMask: blockMask, scoreMod: scoreMod)
         let units = workspace.units
-        let slotCount = max(1, min(pool.threadCount, units.count))
+        // Small calls stay on the caller: waking the pool costs more than it saves.
+        let threads = steps < Self.minimumStepsPerThread * 2 ? 1 : min(pool.threadCount, steps / Self.minimumStepsPerThread)
+        let slotCount = max(1, min(threads, units.count))
         let slotFloats = pass.slotFloatCount
         workspace.reserve(slots: slotCount, slotFloats: slotFloats, partialFloats: partialCount * pass.partialFloatCount)
         let scratch = workspace.scratch, rowPointers = workspace.rowPointers, partials = workspace.partials
@@ -74,10 +76,15 @@ public struct AttentionKernel<Score: ScoreMod> {
             }
         }
         let groups = workspace.mergeGroups
-        if !groups.isEmpty {
+        if slotCount == 1 {
+            for group in groups { pass.merge(group, partials: partials) }
+        } else if !groups.isEmpty {
             pool.parallelFor(groups.count) { pass.merge(groups[$0], partials: partials) }
         }
     }
+
+    /// (KV tile, KV head) steps worth waking another thread for: about 10 µs of decode.
+    @usableFromInline static var minimumStepsPerThread: Int { 32 }
 
     /// Attention over a paged cache whose element type is known only at run time (from its
     /// layout): the one switch from the layout's ``KVElementType`` to a specialized kernel.

@@ -2,9 +2,9 @@
 /// sequences, where their keys and values live, the block mask and the score modifier. Generic
 /// over all three, so each combination the program uses is compiled into its own kernel.
 ///
-/// A unit covers the rows of one query tile that share one KV head (`rows × groupSize` softmax
-/// states, row-major: state `r` is row `r / groupSize`, head `r % groupSize` of the group). It
-/// walks its KV tiles chunk by chunk in ascending order (the block mask's partial and full lists
+/// A unit covers the rows of one query tile for one or more KV heads (per KV head, `rows ×
+/// groupSize` softmax states, row-major: state `r` is row `r / groupSize`, query head
+/// `r % groupSize` of the group). It walks its KV tiles chunk by chunk in ascending order (the block mask's partial and full lists
 /// merged), keeps each chunk's softmax state apart and folds it into the running one:
 ///
 /// ```
@@ -36,69 +36,89 @@ struct AttentionPass<KV: KVLayout, Mask: MaskMod, Score: ScoreMod> {
         self.scoreMod = scoreMod
     }
 
-    /// Floats of one worker slot: the running and the chunk state, a tile of scores and one of
-    /// corrections, for the largest unit (a full query tile).
+    /// Softmax states of a unit at most: a full query tile of one KV head's query heads, or a
+    /// short (split) tile of all query heads.
+    @inlinable
+    var maxStateCount: Int {
+        max(AttentionTiling.queryTileLength * shape.groupSize, AttentionWorkspace.maxSplitRows * shape.queryHeadCount)
+    }
+
+    /// Floats of one worker slot: the running and the chunk states, then the tile scratch.
     @inlinable
     var slotFloatCount: Int {
-        let rows = AttentionTiling.queryTileLength * shape.groupSize
-        return 2 * SoftmaxState.floatCount(rowCount: rows, headSize: shape.headSize)
-            + rows * (AttentionTiling.kvTileLength + 1)
+        2 * SoftmaxState.floatCount(rowCount: maxStateCount, headSize: shape.headSize) + tileScratchFloatCount
     }
 
-    /// Floats of the partial state of one split unit.
+    /// Floats of the partial states of one split unit.
     @inlinable
     var partialFloatCount: Int {
-        SoftmaxState.floatCount(rowCount: AttentionWorkspace.maxSplitRows * shape.groupSize, headSize: shape.headSize)
+        SoftmaxState.floatCount(rowCount: AttentionWorkspace.maxSplitRows * shape.queryHeadCount, headSize: shape.headSize)
     }
 
-    /// The query rows of unit-level coordinates.
+    /// The query rows (of its sequence's run) of a query tile.
     @inlinable
     func rowRange(sequence: AttentionSequence, queryTile: Int) -> Range<Int> {
         let start = queryTile * AttentionTiling.queryTileLength
         return start..<min(sequence.queryRows.count, start + AttentionTiling.queryTileLength)
     }
 
-    /// The output row of state `r` of a unit whose first row is `rows.lowerBound`.
+    /// The states of the `index`th KV head of a unit whose states start at `base`: one
+    /// ``SoftmaxState`` of `rows × groupSize` states per KV head, one after the other.
     @inlinable
-    func outputRow(sequence: AttentionSequence, rows: Range<Int>, kvHead: Int, state r: Int) -> UnsafeMutablePointer<Float> {
+    func headState(_ base: UnsafeMutablePointer<Float>, rows: Range<Int>, index: Int) -> SoftmaxState {
+        let count = rows.count * shape.groupSize
+        return SoftmaxState(base: base + index * SoftmaxState.floatCount(rowCount: count, headSize: shape.headSize),
+                            rowCount: count, headSize: shape.headSize)
+    }
+
+    /// Writes the normalized states of KV head `kvHead` to their output rows.
+    @inlinable
+    func writeOutput(_ state: SoftmaxState, sequence: AttentionSequence, rows: Range<Int>, kvHead: Int) {
         let groupSize = shape.groupSize
-        let packedRow = sequence.queryRows.lowerBound + rows.lowerBound + r / groupSize
-        return output + packedRow * shape.queryRowStride + (kvHead * groupSize + r % groupSize) * shape.headSize
+        state.normalize { r in
+            let packedRow = sequence.queryRows.lowerBound + rows.lowerBound + r / groupSize
+            return output + packedRow * shape.queryRowStride + (kvHead * groupSize + r % groupSize) * shape.headSize
+        }
     }
 
     /// Runs one unit with the slot's scratch memory.
     @inlinable
     func run(_ unit: AttentionWorkspace.Unit, scratch: UnsafeMutablePointer<Float>,
              rowPointers: UnsafeMutablePointer<UnsafeRawPointer>, partials: UnsafeMutablePointer<Float>) {
-        let b = Int(unit.sequence), kvHead = Int(unit.kvHead), queryTile = Int(unit.queryTile)
+        let b = Int(unit.sequence), queryTile = Int(unit.queryTile), kvHeads = unit.kvHeads
         let sequence = sequences[b]
         let rows = rowRange(sequence: sequence, queryTile: queryTile)
-        let stateCount = rows.count * shape.groupSize
-        let maxStates = AttentionTiling.queryTileLength * shape.groupSize
-        let stateFloats = SoftmaxState.floatCount(rowCount: maxStates, headSize: shape.headSize)
+        let stateSetFloats = SoftmaxState.floatCount(rowCount: maxStateCount, headSize: shape.headSize)
         let splitIndex = Int(unit.partialIndex)
-        let running = SoftmaxState(
-            base: splitIndex >= 0 ? partials + splitIndex * partialFloatCount : scratch,
-            rowCount: stateCount, headSize: shape.headSize)
-        let chunkState = SoftmaxState(base: scratch + stateFloats, rowCount: stateCount, headSize: shape.headSize)
-        let tile = TileAccumulator(
-            pass: self, sequenceIndex: b, sequence: sequence, kvHead: kvHead, rows: rows,
-            scores: scratch + 2 * stateFloats, rowPointers: rowPointers)
-
-        let entry = blockMask.entry(sequence: b, headGroup: blockMask.headGroup(kvHead: kvHead), queryTile: queryTile)
+        let runningBase = splitIndex >= 0 ? partials + splitIndex * partialFloatCount : scratch
+        let chunkBase = scratch + stateSetFloats, tileScratch = scratch + 2 * stateSetFloats
+        let entry = blockMask.entry(sequence: b, headGroup: blockMask.headGroup(kvHead: kvHeads.lowerBound),
+                                    queryTile: queryTile)
         var tiles = TileWalk(blockMask: blockMask, entry: entry)
-        running.reset()
+        for index in 0..<kvHeads.count { headState(runningBase, rows: rows, index: index).reset() }
         for chunk in Int(unit.chunkLower)..<Int(unit.chunkUpper) {
-            let state = chunk == Int(unit.chunkLower) ? running : chunkState
-            if chunk != Int(unit.chunkLower) { state.reset() }
+            // The first chunk is summed straight into the running states, the others apart first.
+            let isFirst = chunk == Int(unit.chunkLower)
+            let base = isFirst ? runningBase : chunkBase
+            if !isFirst { for index in 0..<kvHeads.count { headState(base, rows: rows, index: index).reset() } }
             tiles.skip(below: chunk * AttentionTiling.tilesPerChunk)
-            while let (index, isFull) = tiles.next(below: (chunk + 1) * AttentionTiling.tilesPerChunk) {
-                tile.accumulate(tile: index, isFull: isFull, into: state)
+            while let (tile, isFull) = tiles.next(below: (chunk + 1) * AttentionTiling.tilesPerChunk) {
+                for (index, kvHead) in kvHeads.enumerated() {
+                    let target = TileTarget(pass: self, sequenceIndex: b, sequence: sequence, kvHead: kvHead, rows: rows,
+                                            scratch: tileScratch, rowPointers: rowPointers)
+                    accumulate(tile: tile, isFull: isFull, target: target, into: headState(base, rows: rows, index: index))
+                }
             }
-            if chunk != Int(unit.chunkLower) { running.merge(chunkState) }
+            if !isFirst {
+                for index in 0..<kvHeads.count {
+                    headState(runningBase, rows: rows, index: index).merge(headState(chunkBase, rows: rows, index: index))
+                }
+            }
         }
         if splitIndex < 0 {
-            running.normalize { outputRow(sequence: sequence, rows: rows, kvHead: kvHead, state: $0) }
+            for (index, kvHead) in kvHeads.enumerated() {
+                writeOutput(headState(runningBase, rows: rows, index: index), sequence: sequence, rows: rows, kvHead: kvHead)
+            }
         }
     }
 
@@ -107,13 +127,13 @@ struct AttentionPass<KV: KVLayout, Mask: MaskMod, Score: ScoreMod> {
     func merge(_ group: AttentionWorkspace.MergeGroup, partials: UnsafeMutablePointer<Float>) {
         let sequence = sequences[Int(group.sequence)]
         let rows = rowRange(sequence: sequence, queryTile: Int(group.queryTile))
-        let stateCount = rows.count * shape.groupSize
-        func state(_ i: Int) -> SoftmaxState {
-            SoftmaxState(base: partials + (Int(group.firstPartial) + i) * partialFloatCount,
-                         rowCount: stateCount, headSize: shape.headSize)
+        let first = partials + Int(group.firstPartial) * partialFloatCount
+        for (index, kvHead) in group.kvHeads.enumerated() {
+            let running = headState(first, rows: rows, index: index)
+            for i in 1..<Int(group.count) {
+                running.merge(headState(first + i * partialFloatCount, rows: rows, index: index))
+            }
+            writeOutput(running, sequence: sequence, rows: rows, kvHead: kvHead)
         }
-        let running = state(0)
-        for i in 1..<Int(group.count) { running.merge(state(i)) }
-        running.normalize { outputRow(sequence: sequence, rows: rows, kvHead: Int(group.kvHead), state: $0) }
     }
 }

@@ -4,45 +4,53 @@ extension AttentionWorkspace {
     /// core busy; longer tiles are one unit each (prefill has parallelism to spare).
     @usableFromInline static let maxSplitRows = 4
 
-    /// Fills ``units`` and ``mergeGroups`` for a call and returns the number of partial states.
+    /// Fills ``units`` and ``mergeGroups`` for a call; returns the number of partial states and
+    /// the number of (tile, KV head) steps, the measure of the call's work.
     ///
-    /// Whether a tile is split depends only on its own row count and tiles, and splitting does not
-    /// change its arithmetic (see ``AttentionPass``): the plan decides only who does the work.
-    /// Units are listed with the longest query tiles of a sequence first, which balances prefill
-    /// (the last tiles of a causal prompt have the most keys).
+    /// Short query tiles (decode) take all KV heads in one unit when the mask does not depend on
+    /// the head: a page then is read front to back (K and V of every head of one layer are
+    /// adjacent in it) instead of in one slice per head. Long tiles take one KV head per unit.
+    /// None of this changes the arithmetic of a row (see ``AttentionPass``): the plan decides only
+    /// who does the work. Units are listed with the longest query tiles of a sequence first, which
+    /// balances prefill (the last tiles of a causal prompt have the most keys).
     @inlinable
-    func plan<Mask>(sequences: [AttentionSequence], blockMask: BlockMask<Mask>, kvHeadCount: Int) -> Int {
+    func plan<Mask>(sequences: [AttentionSequence], blockMask: BlockMask<Mask>, kvHeadCount: Int) -> (partials: Int, steps: Int) {
         units.removeAll(keepingCapacity: true)
         mergeGroups.removeAll(keepingCapacity: true)
-        var partialCount = 0
+        var partialCount = 0, steps = 0
         for (b, sequence) in sequences.enumerated() {
             precondition(
                 blockMask.queryCounts.indices.contains(b) && blockMask.queryCounts[b] == sequence.queryRows.count
                     && blockMask.kvLengths[b] == sequence.kvLength,
                 "the block mask was built for other sequences than sequence \(b)")
             let queryTiles = blockMask.queryTileCount(sequence: b)
-            for kvHead in 0..<kvHeadCount {
-                for queryTile in (0..<queryTiles).reversed() {
-                    let entry = blockMask.entry(sequence: b, headGroup: blockMask.headGroup(kvHead: kvHead), queryTile: queryTile)
-                    let chunks = TileWalk(blockMask: blockMask, entry: entry).tileBounds.map {
+            for queryTile in (0..<queryTiles).reversed() {
+                let rowCount = min(AttentionTiling.queryTileLength,
+                                   sequence.queryRows.count - queryTile * AttentionTiling.queryTileLength)
+                let isShort = rowCount <= Self.maxSplitRows
+                let headsPerUnit = isShort && blockMask.headGroupCount == 1 ? kvHeadCount : 1
+                for firstHead in stride(from: 0, to: kvHeadCount, by: headsPerUnit) {
+                    let kvHeads = firstHead..<firstHead + headsPerUnit
+                    let entry = blockMask.entry(sequence: b, headGroup: blockMask.headGroup(kvHead: firstHead), queryTile: queryTile)
+                    let walk = TileWalk(blockMask: blockMask, entry: entry)
+                    steps += walk.tileCount * headsPerUnit
+                    let chunks = walk.tileBounds.map {
                         $0.lowerBound / AttentionTiling.tilesPerChunk ..< ($0.upperBound - 1) / AttentionTiling.tilesPerChunk + 1
                     } ?? 0..<0
-                    let rowCount = min(AttentionTiling.queryTileLength,
-                                       sequence.queryRows.count - queryTile * AttentionTiling.queryTileLength)
-                    guard rowCount <= Self.maxSplitRows && chunks.count > 1 else {
-                        units.append(Unit(sequence: b, kvHead: kvHead, queryTile: queryTile, chunks: chunks, partialIndex: -1))
+                    guard isShort && chunks.count > 1 else {
+                        units.append(Unit(sequence: b, kvHeads: kvHeads, queryTile: queryTile, chunks: chunks, partialIndex: -1))
                         continue
                     }
-                    mergeGroups.append(MergeGroup(sequence: b, kvHead: kvHead, queryTile: queryTile,
+                    mergeGroups.append(MergeGroup(sequence: b, kvHeads: kvHeads, queryTile: queryTile,
                                                   firstPartial: partialCount, count: chunks.count))
                     for chunk in chunks {
-                        units.append(Unit(sequence: b, kvHead: kvHead, queryTile: queryTile, chunks: chunk..<chunk + 1,
+                        units.append(Unit(sequence: b, kvHeads: kvHeads, queryTile: queryTile, chunks: chunk..<chunk + 1,
                                           partialIndex: partialCount))
                         partialCount += 1
                     }
                 }
             }
         }
-        return partialCount
+        return (partialCount, steps)
     }
 }

@@ -7,48 +7,56 @@ import Synchronization
 /// Owned by one ``AttentionKernel`` and used by one call at a time (not `Sendable`); inside a
 /// call, every worker writes only its own slot and its own units' partial states.
 public final class AttentionWorkspace {
-    /// One piece of parallel work: the rows of one query tile of one sequence that share one KV
-    /// head, over the KV chunks `chunks`. A unit with `partialIndex < 0` covers all of its rows'
-    /// chunks and writes the final output; otherwise it covers one chunk and leaves its partial
-    /// state at `partialIndex` for a ``MergeGroup``.
+    /// One piece of parallel work: the rows of one query tile of one sequence, for the KV heads
+    /// `kvHeads` (with all their query heads), over the KV chunks `chunks`. A unit with
+    /// `partialIndex < 0` covers all of its rows' chunks and writes the final output; otherwise it
+    /// covers one chunk and leaves its partial states at `partialIndex` for a ``MergeGroup``.
     @usableFromInline
     struct Unit {
         @usableFromInline var sequence: Int32
-        @usableFromInline var kvHead: Int32
+        @usableFromInline var kvHeadLower: Int32
+        @usableFromInline var kvHeadUpper: Int32
         @usableFromInline var queryTile: Int32
         @usableFromInline var chunkLower: Int32
         @usableFromInline var chunkUpper: Int32
         @usableFromInline var partialIndex: Int32
 
         @inlinable
-        init(sequence: Int, kvHead: Int, queryTile: Int, chunks: Range<Int>, partialIndex: Int) {
+        init(sequence: Int, kvHeads: Range<Int>, queryTile: Int, chunks: Range<Int>, partialIndex: Int) {
             self.sequence = Int32(sequence)
-            self.kvHead = Int32(kvHead)
+            self.kvHeadLower = Int32(kvHeads.lowerBound)
+            self.kvHeadUpper = Int32(kvHeads.upperBound)
             self.queryTile = Int32(queryTile)
             self.chunkLower = Int32(chunks.lowerBound)
             self.chunkUpper = Int32(chunks.upperBound)
             self.partialIndex = Int32(partialIndex)
         }
+
+        @inlinable var kvHeads: Range<Int> { Int(kvHeadLower)..<Int(kvHeadUpper) }
     }
 
-    /// The split units of one query tile and KV head: partial states `firstPartial ..<
+    /// The split units of one query tile and KV heads: partial states `firstPartial ..<
     /// firstPartial + count`, in chunk order, merged left to right into the output.
     @usableFromInline
     struct MergeGroup {
         @usableFromInline var sequence: Int32
-        @usableFromInline var kvHead: Int32
+        @usableFromInline var kvHeadLower: Int32
+        @usableFromInline var kvHeadUpper: Int32
         @usableFromInline var queryTile: Int32
         @usableFromInline var firstPartial: Int32
         @usableFromInline var count: Int32
 
         @inlinable
-        init(sequence: Int, kvHead: Int, queryTile: Int, firstPartial: Int, count: Int) {
+        init(sequence: Int, kvHeads: Range<Int>, queryTile: Int, firstPartial: Int, count: Int) {
             self.sequence = Int32(sequence)
-            self.kvHead = Int32(kvHead)
+            self.kvHeadLower = Int32(kvHeads.lowerBound)
+            self.kvHeadUpper = Int32(kvHeads.upperBound)
             self.queryTile = Int32(queryTile)
             self.firstPartial = Int32(firstPartial)
             self.count = Int32(count)
         }
+
+        @inlinable var kvHeads: Range<Int> { Int(kvHeadLower)..<Int(kvHeadUpper) }
     }
 
     @usableFromInline var units: [Unit] = []

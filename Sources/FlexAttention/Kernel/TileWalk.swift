@@ -15,6 +15,10 @@ struct TileWalk {
         fullIndex = full.startIndex
     }
 
+    /// Tiles to visit.
+    @inlinable
+    var tileCount: Int { partial.count + full.count }
+
     /// The first tile and the one past the last, or `nil` when the entry has no tile.
     @inlinable
     var tileBounds: Range<Int>? {

@@ -37,10 +37,10 @@ public struct ContiguousKV<Element: KVElement>: KVLayout {
     }
 }
 
-/// One head's rows in one span: a multiply-add a row.
+/// One head's rows in one span.
 public struct ContiguousHeadRows: KVHeadRows {
     @usableFromInline let keyBase: UnsafeRawPointer
-    @usableFromInline let rowByteStride: Int
+    public let rowByteStride: Int
     @usableFromInline let valueByteOffset: Int
 
     @inlinable
@@ -55,4 +55,8 @@ public struct ContiguousHeadRows: KVHeadRows {
 
     @inlinable @inline(__always)
     public func value(at position: Int) -> UnsafeRawPointer { keyBase + (position &* rowByteStride &+ valueByteOffset) }
+
+    /// One run: the whole sequence.
+    @inlinable @inline(__always)
+    public func runLength(from position: Int) -> Int { .max }
 }

@@ -36,10 +36,13 @@ extension Float: KVElement {
 extension Float16: KVElement {
     public static var kvElementType: KVElementType { .f16 }
 
-    /// One `vcvtph2ps` with `-march=x86-64-v3` (F16C).
+    /// One `vcvtph2ps` with `-march=x86-64-v3` (F16C). Written lane by lane: the stdlib's
+    /// `SIMD8<Float>(SIMD8<Float16>)` is a generic lane loop that, inside a large kernel, stays
+    /// an out-of-line call; eight scalar conversions are combined by the vectorizer instead.
     @inlinable @inline(__always)
     public static func load8(_ pointer: UnsafeRawPointer, at index: Int) -> SIMD8<Float> {
-        SIMD8<Float>(pointer.loadUnaligned(fromByteOffset: index &* 2, as: SIMD8<Float16>.self))
+        let h = pointer.loadUnaligned(fromByteOffset: index &* 2, as: SIMD8<Float16>.self)
+        return SIMD8(Float(h[0]), Float(h[1]), Float(h[2]), Float(h[3]), Float(h[4]), Float(h[5]), Float(h[6]), Float(h[7]))
     }
 
     @inlinable @inline(__always)

@@ -11,10 +11,15 @@ public protocol KVLayout {
 }
 
 /// The key and value rows of one KV head of one sequence, by position. Each row is `headSize`
-/// contiguous elements (``KVElement``); consecutive positions need not be adjacent.
+/// contiguous elements (``KVElement``). Consecutive positions are adjacent (`rowByteStride`
+/// apart) within a run, a page for the paged layout; runs need not be adjacent.
 public protocol KVHeadRows {
     /// The start of the key row of `position`.
     func key(at position: Int) -> UnsafeRawPointer
     /// The start of the value row of `position`.
     func value(at position: Int) -> UnsafeRawPointer
+    /// Bytes from one row to the next within a run.
+    var rowByteStride: Int { get }
+    /// How many positions from `position` on (itself included) lie in its run.
+    func runLength(from position: Int) -> Int
 }

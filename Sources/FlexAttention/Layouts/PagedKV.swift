@@ -42,12 +42,13 @@ public struct PagedKV<Element: KVElement>: KVLayout {
     }
 }
 
-/// One head's rows through a page table: two shifts, a table load and two multiply-adds a row.
+/// One head's rows through a page table: two shifts, a table load and two multiply-adds per
+/// page run (the kernel steps by `rowByteStride` inside a page).
 public struct PagedHeadRows: KVHeadRows {
     @usableFromInline let keyBase: UnsafeRawPointer
     @usableFromInline let pageTable: UnsafeBufferPointer<UInt32>
     @usableFromInline let pageByteStride: Int
-    @usableFromInline let rowByteStride: Int
+    public let rowByteStride: Int
     @usableFromInline let valueByteOffset: Int
     @usableFromInline let tokensPerPageShift: Int
 
@@ -74,5 +75,12 @@ public struct PagedHeadRows: KVHeadRows {
     @inlinable @inline(__always)
     public func value(at position: Int) -> UnsafeRawPointer {
         key(at: position) + valueByteOffset
+    }
+
+    /// To the end of the position's page.
+    @inlinable @inline(__always)
+    public func runLength(from position: Int) -> Int {
+        let tokensPerPage = 1 &<< tokensPerPageShift
+        return tokensPerPage &- (position & (tokensPerPage &- 1))
     }
 }

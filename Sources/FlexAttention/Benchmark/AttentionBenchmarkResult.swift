@@ -1,0 +1,30 @@
+/// The figures of one shape: the paged kernel against the same kernel over contiguous KV,
+/// timed alternately in the same repetitions.
+public struct AttentionBenchmarkResult: Codable, Sendable, Hashable {
+    public enum Mode: String, Codable, Sendable { case decode, prefill }
+
+    public var mode: Mode
+    /// `f32` or `f16` (``KVElementType`` raw value).
+    public var elementType: String
+    public var batchSize: Int
+    public var context: Int
+    public var pageSize: Int
+    /// Median wall time of one call, microseconds.
+    public var pagedMicroseconds: Double
+    public var contiguousMicroseconds: Double
+    /// Paged speed over contiguous speed (contiguous time / paged time), the median over
+    /// repetitions of the ratio within each repetition; ≥ 1 means paging costs nothing.
+    public var pagedOverContiguousRatio: Double
+    /// Bytes of keys and values the call must read.
+    public var kvBytes: Int
+    /// `kvBytes` over the paged median time, GB/s.
+    public var pagedGBps: Double
+    /// `pagedGBps` over the run's STREAM copy and read bandwidth (medians); nil without a
+    /// bandwidth measurement.
+    public var bandwidthFractionOfCopy: Double?
+    public var bandwidthFractionOfRead: Double?
+    /// Scored (query, key) pairs × heads × 4 × headSize over the paged median time.
+    public var pagedGFLOPs: Double
+    /// Whether the keys and values fit in the last-level cache (then bandwidth can exceed DRAM's).
+    public var fitsInLastLevelCache: Bool
+}

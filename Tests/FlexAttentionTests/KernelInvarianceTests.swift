@@ -1,0 +1,81 @@
+import FlexAttention
+import Kernels
+import PagedKVCache
+import Testing
+import TestSupport
+
+/// Determinism: a row's output is the same bits whatever else is in the batch, however its
+/// prompt was split into steps, whatever the page size or thread count, and whether or not the
+/// kernel skipped tiles.
+@Suite struct KernelInvarianceTests {
+    static let shape = AttentionShape(queryHeadCount: 6, kvHeadCount: 2, headSize: 48)
+
+    /// Rows `rows` of the packed output, as bit patterns.
+    static func bits(_ output: [Float], rows: Range<Int>, shape: AttentionShape) -> [UInt32] {
+        output[rows.lowerBound * shape.queryRowStride..<rows.upperBound * shape.queryRowStride].map(\.bitPattern)
+    }
+
+    @Test("a sequence's output is the same bits alone and in a batch, with one thread or two")
+    func batchAndThreadInvariance() throws {
+        var random = SeededRandom(seed: 11)
+        // A long decode (split into chunks), a prefill, a short decode, a chunked prefill step.
+        let fixture = AttentionFixture(shape: Self.shape, queryCounts: [1, 37, 1, 9], kvLengths: [1100, 37, 70, 300],
+                                       random: &random)
+        let batched = try fixture.run(tokensPerPage: 16, blockMask: fixture.blockMask(CausalMask()), scoreMod: NoScoreMod())
+        let serial = try fixture.run(tokensPerPage: 16, blockMask: fixture.blockMask(CausalMask()), scoreMod: NoScoreMod(),
+                                     pool: ThreadPool(threadCount: 1))
+        #expect(batched.map(\.bitPattern) == serial.map(\.bitPattern))
+        for b in fixture.queryCounts.indices {
+            let alone = fixture.sequence(b)
+            let output = try alone.run(tokensPerPage: 64, blockMask: alone.blockMask(CausalMask()), scoreMod: NoScoreMod(),
+                                       pool: ThreadPool(threadCount: 2))
+            #expect(output.map(\.bitPattern) == Self.bits(batched, rows: fixture.queryRows[b], shape: Self.shape),
+                    "sequence \(b)")
+        }
+        let expected = fixture.reference(mask: CausalMask(), scoreMod: NoScoreMod())
+        #expect(ReferenceAttention.normalizedMeanSquaredError(batched, expected) < 1e-10)
+    }
+
+    @Test("prefill in one step, in chunks, or token by token gives the same bits per row")
+    func chunkedPrefillAndDecodeAgree() throws {
+        var random = SeededRandom(seed: 12)
+        let length = 600  // two chunks of 512 positions
+        let whole = AttentionFixture(shape: Self.shape, queryCounts: [length], kvLengths: [length], random: &random)
+        let oneStep = try whole.run(tokensPerPage: 32, blockMask: whole.blockMask(CausalMask()), scoreMod: NoScoreMod())
+        // The same prompt as a batch of steps: rows 0..<200, 200..<203, the single row 599, ...
+        let steps: [Range<Int>] = [0..<200, 200..<203, 203..<530, 599..<600, 530..<531]
+        let stepFixture = AttentionFixture(
+            shape: Self.shape, queryCounts: steps.map(\.count), kvLengths: steps.map(\.upperBound),
+            queries: steps.flatMap { whole.queries[$0.lowerBound * Self.shape.queryRowStride..<$0.upperBound * Self.shape.queryRowStride] },
+            keys: steps.map { Array(whole.keys[0][0..<$0.upperBound * Self.shape.kvHeadCount * Self.shape.headSize]) },
+            values: steps.map { Array(whole.values[0][0..<$0.upperBound * Self.shape.kvHeadCount * Self.shape.headSize]) })
+        let stepped = try stepFixture.run(tokensPerPage: 8, blockMask: stepFixture.blockMask(CausalMask()), scoreMod: NoScoreMod())
+        for (step, rows) in zip(stepFixture.queryRows, steps) {
+            #expect(Self.bits(stepped, rows: step, shape: Self.shape) == Self.bits(oneStep, rows: rows, shape: Self.shape),
+                    "positions \(rows)")
+        }
+    }
+
+    @Test("the block-sparse path equals the dense-masked path bitwise", arguments: [16, 128])
+    func sparseEqualsDense(tokensPerPage: Int) throws {
+        var random = SeededRandom(seed: 13)
+        let fixture = AttentionFixture(shape: Self.shape, queryCounts: [1, 40, 100], kvLengths: [700, 90, 100], random: &random)
+        let masks: [(String, (AttentionFixture) throws -> ([Float], [Float]))] = [
+            ("causal", { try Self.sparseAndDense($0, CausalMask(), tokensPerPage: tokensPerPage) }),
+            ("window", { try Self.sparseAndDense($0, SlidingWindowMask(windowLength: 45), tokensPerPage: tokensPerPage) }),
+            ("prefix", { try Self.sparseAndDense($0, PrefixLMMask(prefixLength: 50), tokensPerPage: tokensPerPage) }),
+        ]
+        for (name, run) in masks {
+            let (sparse, dense) = try run(fixture)
+            #expect(sparse.map(\.bitPattern) == dense.map(\.bitPattern), "\(name)")
+        }
+    }
+
+    static func sparseAndDense<Mask: MaskMod>(_ fixture: AttentionFixture, _ mask: Mask, tokensPerPage: Int) throws -> ([Float], [Float]) {
+        let sparse = fixture.blockMask(mask)
+        let dense = BlockMask.dense(mask: mask, queryCounts: fixture.queryCounts, kvLengths: fixture.kvLengths, shape: fixture.shape)
+        #expect(sparse.sparsity > 0 && dense.sparsity == 0)
+        return (try fixture.run(tokensPerPage: tokensPerPage, blockMask: sparse, scoreMod: ALiBi(headCount: 6)),
+                try fixture.run(tokensPerPage: tokensPerPage, blockMask: dense, scoreMod: ALiBi(headCount: 6)))
+    }
+}
