@@ -38,7 +38,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "pagedflex",
-            dependencies: ["Engine", "Kernels", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Engine", "Kernels", "FlexAttention", "PagedKVCache", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings),
 
         // Shared test helpers: a GGUF writer for tiny hermetic models, the naive reference
