@@ -27,7 +27,7 @@ import Testing
     /// The full benchmark, for a release build: `PAGEDFLEX_BENCH_JSON=/tmp/attention.json swift
     /// test -c release -Xcc -march=x86-64-v3 --filter AttentionBenchmarkTests`. It prints the
     /// table, writes the JSON, and holds the goals (on a quiet machine). Comma-separated
-    /// `PAGEDFLEX_BENCH_{CONTEXTS,BATCHES,PAGES,PREFILL,TYPES}` narrow the run.
+    /// `PAGEDFLEX_BENCH_{CONTEXTS,BATCHES,PAGES,PREFILL,TYPES,REPS}` narrow the run.
     @Test("full benchmark: paged decode within 3% of contiguous, 70% of copy bandwidth from 2048 positions",
           .enabled(if: ProcessInfo.processInfo.environment["PAGEDFLEX_BENCH_JSON"] != nil))
     func fullRun() throws {
@@ -40,6 +40,7 @@ import Testing
         configuration.batchSizes = list("PAGEDFLEX_BENCH_BATCHES")?.compactMap { Int($0) } ?? configuration.batchSizes
         configuration.pageSizes = list("PAGEDFLEX_BENCH_PAGES")?.compactMap { Int($0) } ?? configuration.pageSizes
         configuration.prefillContexts = list("PAGEDFLEX_BENCH_PREFILL")?.compactMap { Int($0) } ?? configuration.prefillContexts
+        configuration.repetitions = list("PAGEDFLEX_BENCH_REPS")?.compactMap { Int($0) }.first ?? configuration.repetitions
         configuration.elementTypes = list("PAGEDFLEX_BENCH_TYPES")?.compactMap { KVElementType(rawValue: $0) }
             ?? configuration.elementTypes
         let report = try AttentionBenchmark.run(configuration) { print($0) }

@@ -64,7 +64,9 @@ extension AttentionBenchmark {
                     }
                 }
             }
-            let pagedSeconds = Stopwatch.median(pagedTimes), contiguousSeconds = Stopwatch.median(contiguousTimes)
+            let pagedSeconds = Stopwatch.median(pagedTimes.map(\.wall))
+            let contiguousSeconds = Stopwatch.median(contiguousTimes.map(\.wall))
+            let threads = Double(pool.threadCount)
             let kvBytes = contiguous.kvBytes
             let pairs = mode == .decode ? batchSize * context : batchSize * context * (context + 1) / 2
             let gbps = Double(kvBytes) / pagedSeconds / 1e9
@@ -72,7 +74,10 @@ extension AttentionBenchmark {
                 mode: mode, elementType: Element.kvElementType.rawValue, batchSize: batchSize, context: context,
                 pageSize: paged.layout.tokensPerPage, pagedMicroseconds: pagedSeconds * 1e6,
                 contiguousMicroseconds: contiguousSeconds * 1e6,
-                pagedOverContiguousRatio: Stopwatch.median(zip(contiguousTimes, pagedTimes).map { $0 / $1 }),
+                pagedCPUMicroseconds: Stopwatch.median(pagedTimes.map(\.cpu)) / threads * 1e6,
+                contiguousCPUMicroseconds: Stopwatch.median(contiguousTimes.map(\.cpu)) / threads * 1e6,
+                pagedDuty: Stopwatch.median(pagedTimes.map { $0.cpu / ($0.wall * threads) }),
+                pagedOverContiguousRatio: Stopwatch.median(zip(contiguousTimes, pagedTimes).map { $0.wall / $1.wall }),
                 kvBytes: kvBytes, pagedGBps: gbps,
                 bandwidthFractionOfCopy: report.bandwidth.map { gbps / $0.copyMedianGBps },
                 bandwidthFractionOfRead: report.bandwidth.map { gbps / $0.readMedianGBps },
@@ -82,15 +87,16 @@ extension AttentionBenchmark {
 
         /// Per repetition, the seconds per call of `first` and of `second`, run back to back (the
         /// order alternating between repetitions) so that both see the same machine.
-        func sideBySide(_ first: () -> Void, _ second: () -> Void) -> ([Double], [Double]) {
+        func sideBySide(_ first: () -> Void, _ second: () -> Void) -> ([Stopwatch.Timing], [Stopwatch.Timing]) {
             first()
             second()
             let slowest = max(Stopwatch.seconds(first), Stopwatch.seconds(second))
             let calls = max(1, Int(configuration.secondsPerRepetition / max(slowest, 1e-7)))
-            func time(_ body: () -> Void) -> Double {
-                Stopwatch.seconds { for _ in 0..<calls { body() } } / Double(calls)
+            func time(_ body: () -> Void) -> Stopwatch.Timing {
+                let total = Stopwatch.measure { for _ in 0..<calls { body() } }
+                return Stopwatch.Timing(wall: total.wall / Double(calls), cpu: total.cpu / Double(calls))
             }
-            var firstTimes: [Double] = [], secondTimes: [Double] = []
+            var firstTimes: [Stopwatch.Timing] = [], secondTimes: [Stopwatch.Timing] = []
             for repetition in 0..<configuration.repetitions {
                 if repetition % 2 == 0 {
                     firstTimes.append(time(first))

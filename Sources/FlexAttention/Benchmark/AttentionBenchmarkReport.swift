@@ -37,7 +37,8 @@ public struct AttentionBenchmarkReport: Codable, Sendable, Hashable {
 
     static let header = [
         pad("mode", 8), pad("kv", 4), pad("batch", 6), pad("context", 8), pad("page", 5), pad("paged µs", 11),
-        pad("contig µs", 11), pad("ratio", 6), pad("GB/s", 7), pad("%copy", 6), pad("%read", 6), pad("GFLOP/s", 8), "LLC",
+        pad("contig µs", 11), pad("ratio", 6), pad("GB/s", 7), pad("%copy", 6), pad("%read", 6), pad("GFLOP/s", 8),
+        pad("paged cpu", 11), pad("duty", 5), "LLC",
     ].joined(separator: " ")
 
     /// One result as a table line.
@@ -49,7 +50,7 @@ public struct AttentionBenchmarkReport: Codable, Sendable, Hashable {
             pad(f(r.pagedOverContiguousRatio, 3), 6), pad(f(r.pagedGBps, 2), 7),
             pad(r.bandwidthFractionOfCopy.map { f(100 * $0, 0) } ?? "-", 6),
             pad(r.bandwidthFractionOfRead.map { f(100 * $0, 0) } ?? "-", 6), pad(f(r.pagedGFLOPs, 1), 8),
-            r.fitsInLastLevelCache ? "fits" : "DRAM",
+            pad(f(r.pagedCPUMicroseconds, 1), 11), pad(f(r.pagedDuty, 2), 5), r.fitsInLastLevelCache ? "fits" : "DRAM",
         ].joined(separator: " ")
     }
 

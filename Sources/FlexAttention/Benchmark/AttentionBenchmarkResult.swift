@@ -12,6 +12,13 @@ public struct AttentionBenchmarkResult: Codable, Sendable, Hashable {
     /// Median wall time of one call, microseconds.
     public var pagedMicroseconds: Double
     public var contiguousMicroseconds: Double
+    /// Median process CPU time of one call divided by the thread count, microseconds: the time
+    /// the call took while it had the cores, robust to a busy machine (for one thread; with
+    /// more, idle workers spinning between loops count too).
+    public var pagedCPUMicroseconds: Double
+    public var contiguousCPUMicroseconds: Double
+    /// CPU time over threads × wall time of the paged call: below 1 when it waited for cores.
+    public var pagedDuty: Double
     /// Paged speed over contiguous speed (contiguous time / paged time), the median over
     /// repetitions of the ratio within each repetition; ≥ 1 means paging costs nothing.
     public var pagedOverContiguousRatio: Double

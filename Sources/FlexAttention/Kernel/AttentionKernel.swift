@@ -64,7 +64,8 @@ public struct AttentionKernel<Score: ScoreMod> {
         let threads = steps < Self.minimumStepsPerThread * 2 ? 1 : min(pool.threadCount, steps / Self.minimumStepsPerThread)
         let slotCount = max(1, min(threads, units.count))
         let slotFloats = pass.slotFloatCount
-        workspace.reserve(slots: slotCount, slotFloats: slotFloats, partialFloats: partialCount * pass.partialFloatCount)
+        workspace.reserve(slots: slotCount, slotFloats: slotFloats, rowPointersPerSlot: pass.rowPointersPerSlot,
+                          partialFloats: partialCount * pass.partialFloatCount)
         let scratch = workspace.scratch, rowPointers = workspace.rowPointers, partials = workspace.partials
         workspace.rewindUnits()
         pool.parallelFor(slotCount) { slot in
@@ -72,7 +73,7 @@ public struct AttentionKernel<Score: ScoreMod> {
                 let i = workspace.takeUnit()
                 if i >= units.count { break }
                 pass.run(units[i], scratch: scratch + slot * slotFloats,
-                         rowPointers: rowPointers + slot * AttentionWorkspace.rowPointersPerSlot, partials: partials)
+                         rowPointers: rowPointers + slot * pass.rowPointersPerSlot, partials: partials)
             }
         }
         let groups = workspace.mergeGroups

@@ -3,9 +3,9 @@ import PagedKVCache
 
 extension AttentionPass {
     /// What one KV tile adds to the softmax states of one KV head of a unit. Plain values and
-    /// pointers, built per tile, so that nothing reference-counted is copied in the loop.
+    /// pointers, built per tile and head, so that nothing reference-counted is copied in the loop.
     ///
-    /// Scratch memory (per worker slot):
+    /// Scratch memory, per KV head of the unit (a worker slot holds one block per head):
     ///
     /// ```
     ///  scores      [stateCount][kvTileLength]       scores, then softmax weights
@@ -25,13 +25,15 @@ extension AttentionPass {
         @usableFromInline let queryBase: UnsafePointer<Float>
         @usableFromInline let kvRows: KV.Rows
         @usableFromInline let scores: UnsafeMutablePointer<Float>
+        @usableFromInline let corrections: UnsafeMutablePointer<Float>
         @usableFromInline let converted: UnsafeMutablePointer<Float>
         @usableFromInline let rowPointers: UnsafeMutablePointer<UnsafeRawPointer>
 
+        /// The target of the `index`th KV head of a unit, `kvHead`.
         @inlinable
-        init(pass: AttentionPass, sequenceIndex: Int, sequence: AttentionSequence, kvHead: Int, rows: Range<Int>,
-             scratch: UnsafeMutablePointer<Float>, rowPointers: UnsafeMutablePointer<UnsafeRawPointer>) {
-            let shape = pass.shape
+        init(pass: AttentionPass, sequenceIndex: Int, sequence: AttentionSequence, kvHead: Int, index: Int,
+             rows: Range<Int>, scratch: UnsafeMutablePointer<Float>, rowPointers: UnsafeMutablePointer<UnsafeRawPointer>) {
+            let shape = pass.shape, tileLength = AttentionTiling.kvTileLength
             self.sequenceIndex = sequenceIndex
             self.kvLength = sequence.kvLength
             self.kvHead = kvHead
@@ -40,34 +42,78 @@ extension AttentionPass {
             self.queryBase = pass.queries + (sequence.queryRows.lowerBound + rows.lowerBound) * shape.queryRowStride
                 + kvHead * shape.groupSize * shape.headSize
             self.kvRows = pass.kv.rows(of: sequence, kvHead: kvHead)
-            self.scores = scratch
-            self.converted = scratch + pass.tileScratchFloatCount - 2 * AttentionTiling.kvTileLength * shape.headSize
-            self.rowPointers = rowPointers
+            let block = scratch + index * pass.tileScratchFloatCount(stateCount: stateCount)
+            self.scores = block
+            self.corrections = block + stateCount * tileLength
+            self.converted = block + stateCount * (tileLength + 1)
+            self.rowPointers = rowPointers + index * 2 * tileLength
         }
     }
 
-    /// Floats of the per-tile scratch: scores and corrections of the largest unit of one KV head,
-    /// and two converted tiles.
+    /// Floats of the tile scratch of one KV head with `stateCount` states.
     @inlinable
-    var tileScratchFloatCount: Int {
-        AttentionTiling.queryTileLength * shape.groupSize * (AttentionTiling.kvTileLength + 1)
-            + 2 * AttentionTiling.kvTileLength * shape.headSize
+    func tileScratchFloatCount(stateCount: Int) -> Int {
+        stateCount * (AttentionTiling.kvTileLength + 1) + 2 * AttentionTiling.kvTileLength * shape.headSize
     }
 
-    /// Adds KV tile `tile` to `state`; `isFull` skips the mask.
+    /// Adds KV tile `tile` to the states of the unit's KV heads (`states`: one ``SoftmaxState``
+    /// per head, as ``headState(_:rows:index:)`` lays them out); `isFull` skips the mask.
+    ///
+    /// In three phases over the heads: keys and scores of every head, then the softmax updates,
+    /// then the values of every head. A page holds the keys of all heads of a layer back to back,
+    /// then their values, so each phase reads one stretch of the page front to back.
     ///
     /// The arithmetic of a (query row, head) state depends only on its query, the tile's keys and
     /// values and its own state, in a fixed order; nothing depends on the other states, on where
     /// the rows are stored, or on how many rows the tile has beyond the row's last visible key
     /// (hidden scores are `-inf`, their weights exactly 0).
     @inlinable
-    func accumulate(tile: Int, isFull: Bool, target: TileTarget, into state: SoftmaxState) {
-        let tileLength = AttentionTiling.kvTileLength, headSize = shape.headSize
+    func accumulate(
+        tile: Int, isFull: Bool, sequenceIndex: Int, sequence: AttentionSequence, kvHeads: Range<Int>, rows: Range<Int>,
+        states: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+        rowPointers: UnsafeMutablePointer<UnsafeRawPointer>
+    ) {
+        let tileLength = AttentionTiling.kvTileLength
         let firstKey = tile * tileLength
-        let count = min(tileLength, target.kvLength - firstKey)
+        let count = min(tileLength, sequence.kvLength - firstKey)
+        // Widen F16 tiles once instead of once per state (exact, so the bits are the same).
+        let widens = KV.Element.kvElementType != .f32 && rows.count * shape.groupSize > 1
+        func target(_ index: Int) -> TileTarget {
+            TileTarget(pass: self, sequenceIndex: sequenceIndex, sequence: sequence, kvHead: kvHeads.lowerBound + index,
+                       index: index, rows: rows, scratch: scratch, rowPointers: rowPointers)
+        }
+        for index in 0..<kvHeads.count {
+            let target = target(index)
+            gatherRows(target, firstKey: firstKey, count: count, widen: widens)
+            if widens {
+                computeScores(Float.self, target: target, firstKey: firstKey, count: count, isFull: isFull)
+            } else {
+                computeScores(KV.Element.self, target: target, firstKey: firstKey, count: count, isFull: isFull)
+            }
+        }
+        for index in 0..<kvHeads.count {
+            updateSoftmax(headState(states, rows: rows, index: index), target: target(index))
+        }
+        for index in 0..<kvHeads.count {
+            let state = headState(states, rows: rows, index: index), target = target(index)
+            if widens {
+                widenRows(target.rowPointers + tileLength, count: count,
+                          into: target.converted + tileLength * shape.headSize)
+                accumulateValues(Float.self, state, target: target, count: count)
+            } else {
+                accumulateValues(KV.Element.self, state, target: target, count: count)
+            }
+        }
+    }
+
+    /// Fills the target's row pointers for the tile's `count` keys and values (the keys pointing
+    /// at widened copies when `widen`; the values are widened just before they are used). One
+    /// table lookup per page run; key rows past the end repeat the last row: read, then hidden,
+    /// never outside the page table.
+    @inlinable
+    func gatherRows(_ target: TileTarget, firstKey: Int, count: Int, widen: Bool) {
+        let tileLength = AttentionTiling.kvTileLength
         let keys = target.rowPointers, values = target.rowPointers + tileLength
-        // One table lookup per page run; rows past the end repeat the last row: read, then hidden,
-        // never outside the page table.
         let stride = target.kvRows.rowByteStride
         var j = 0
         while j < count {
@@ -79,25 +125,17 @@ extension AttentionPass {
             }
             j = runEnd
         }
+        if widen { widenRows(keys, count: count, into: target.converted) }
         for i in count..<tileLength { keys[i] = keys[count - 1] }
-        let corrections = target.scores + target.stateCount * tileLength
-        if KV.Element.kvElementType != .f32 && target.stateCount > 1 {
-            // Widen the tile once instead of once per state (exact, so the bits are the same).
-            for i in 0..<tileLength {
-                widen(keys[i], to: target.converted + i * headSize)
-                keys[i] = UnsafeRawPointer(target.converted + i * headSize)
-            }
-            for i in 0..<count {
-                widen(values[i], to: target.converted + (tileLength + i) * headSize)
-                values[i] = UnsafeRawPointer(target.converted + (tileLength + i) * headSize)
-            }
-            computeScores(Float.self, target: target, firstKey: firstKey, count: count, isFull: isFull)
-            updateSoftmax(state, target: target, corrections: corrections)
-            accumulateValues(Float.self, state, target: target, corrections: corrections, count: count)
-        } else {
-            computeScores(KV.Element.self, target: target, firstKey: firstKey, count: count, isFull: isFull)
-            updateSoftmax(state, target: target, corrections: corrections)
-            accumulateValues(KV.Element.self, state, target: target, corrections: corrections, count: count)
+    }
+
+    /// Widens `count` rows to floats at `destination`, one row after the other, and points the
+    /// row pointers at the copies.
+    @inlinable
+    func widenRows(_ rows: UnsafeMutablePointer<UnsafeRawPointer>, count: Int, into destination: UnsafeMutablePointer<Float>) {
+        for i in 0..<count {
+            widen(rows[i], to: destination + i * shape.headSize)
+            rows[i] = UnsafeRawPointer(destination + i * shape.headSize)
         }
     }
 
@@ -151,8 +189,8 @@ extension AttentionPass {
     /// Turns each state's scores into weights `e^(s − m)` against its new maximum `m`, and
     /// rescales its sum; the accumulator is rescaled in ``accumulateValues``.
     @inlinable
-    func updateSoftmax(_ state: SoftmaxState, target: TileTarget, corrections: UnsafeMutablePointer<Float>) {
-        let tileLength = AttentionTiling.kvTileLength
+    func updateSoftmax(_ state: SoftmaxState, target: TileTarget) {
+        let tileLength = AttentionTiling.kvTileLength, corrections = target.corrections
         for r in 0..<target.stateCount {
             let rowScores = UnsafeMutableRawPointer(target.scores + r * tileLength)
             var tileMax = Float.load8(rowScores, at: 0)
@@ -163,19 +201,18 @@ extension AttentionPass {
                 continue
             }
             let oldMax = state.maxima[r], newMax = max(oldMax, tileMaximum)
-            // One exponential call site for the weights and the correction (e^(−inf) == 0: a
-            // state's first visible tile wipes its zero sum and accumulator).
             let m = SIMD8<Float>(repeating: newMax)
-            var total = SIMD8<Float>(), correction: Float = 0
-            for i in 0...tileLength / 8 {
-                let isCorrection = i == tileLength / 8
-                let x = isCorrection ? SIMD8(repeating: oldMax - newMax) : Float.load8(rowScores, at: 8 * i) - m
-                let p = VectorMath.exp(x)
-                if isCorrection { correction = p[0] } else {
-                    Float.store8(p, to: rowScores, at: 8 * i)
-                    total += p
-                }
+            var total = SIMD8<Float>()
+            for i in 0..<tileLength / 8 {
+                let p = VectorMath.exp(Float.load8(rowScores, at: 8 * i) - m)
+                Float.store8(p, to: rowScores, at: 8 * i)
+                total += p
             }
+            // e^(old − new); its two common values without the call, bit for bit what it returns:
+            // e^0 == 1 (the maximum did not move) and e^(−inf) == 0 (the state's first visible
+            // tile, which wipes its zero sum and accumulator).
+            let correction: Float = oldMax == newMax ? 1
+                : oldMax == -.infinity ? 0 : VectorMath.exp(SIMD8(repeating: oldMax - newMax))[0]
             state.sums[r] = state.sums[r] * correction + VectorMath.sumLanes(total)
             state.maxima[r] = newMax
             corrections[r] = correction
@@ -186,9 +223,9 @@ extension AttentionPass {
     /// Σ_j weights[j] · values[j]`, in `j` order.
     @inlinable
     func accumulateValues<Element: KVElement>(
-        _: Element.Type, _ state: SoftmaxState, target: TileTarget, corrections: UnsafeMutablePointer<Float>, count: Int
+        _: Element.Type, _ state: SoftmaxState, target: TileTarget, count: Int
     ) {
-        let tileLength = AttentionTiling.kvTileLength
+        let tileLength = AttentionTiling.kvTileLength, corrections = target.corrections
         for r in 0..<target.stateCount where corrections[r] >= 0 {
             Self.accumulateValues(
                 Element.self, state.accumulators + r * shape.headSize, weights: target.scores + r * tileLength,

@@ -46,8 +46,14 @@ struct AttentionPass<KV: KVLayout, Mask: MaskMod, Score: ScoreMod> {
     /// Floats of one worker slot: the running and the chunk states, then the tile scratch.
     @inlinable
     var slotFloatCount: Int {
-        2 * SoftmaxState.floatCount(rowCount: maxStateCount, headSize: shape.headSize) + tileScratchFloatCount
+        2 * SoftmaxState.floatCount(rowCount: maxStateCount, headSize: shape.headSize)
+            + max(tileScratchFloatCount(stateCount: AttentionTiling.queryTileLength * shape.groupSize),
+                  shape.kvHeadCount * tileScratchFloatCount(stateCount: AttentionWorkspace.maxSplitRows * shape.groupSize))
     }
+
+    /// Row pointers of one worker slot: a tile's keys and values for every KV head.
+    @inlinable
+    var rowPointersPerSlot: Int { 2 * AttentionTiling.kvTileLength * shape.kvHeadCount }
 
     /// Floats of the partial states of one split unit.
     @inlinable
@@ -103,11 +109,8 @@ struct AttentionPass<KV: KVLayout, Mask: MaskMod, Score: ScoreMod> {
             if !isFirst { for index in 0..<kvHeads.count { headState(base, rows: rows, index: index).reset() } }
             tiles.skip(below: chunk * AttentionTiling.tilesPerChunk)
             while let (tile, isFull) = tiles.next(below: (chunk + 1) * AttentionTiling.tilesPerChunk) {
-                for (index, kvHead) in kvHeads.enumerated() {
-                    let target = TileTarget(pass: self, sequenceIndex: b, sequence: sequence, kvHead: kvHead, rows: rows,
-                                            scratch: tileScratch, rowPointers: rowPointers)
-                    accumulate(tile: tile, isFull: isFull, target: target, into: headState(base, rows: rows, index: index))
-                }
+                accumulate(tile: tile, isFull: isFull, sequenceIndex: b, sequence: sequence, kvHeads: kvHeads, rows: rows,
+                           states: base, scratch: tileScratch, rowPointers: rowPointers)
             }
             if !isFirst {
                 for index in 0..<kvHeads.count {

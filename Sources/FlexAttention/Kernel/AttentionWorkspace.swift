@@ -64,7 +64,7 @@ public final class AttentionWorkspace {
     /// Per worker slot: `slotFloats` floats of states, scores and converted tiles.
     @usableFromInline private(set) var scratch = UnsafeMutablePointer<Float>.allocate(capacity: 0)
     @usableFromInline private(set) var scratchCapacity = 0
-    /// Per worker slot: 64 row pointers (a tile's keys, then its values).
+    /// Per worker slot: a tile's key and value row pointers for each KV head.
     @usableFromInline private(set) var rowPointers = UnsafeMutablePointer<UnsafeRawPointer>.allocate(capacity: 0)
     @usableFromInline private(set) var rowPointerCapacity = 0
     /// Partial states of split units.
@@ -81,17 +81,17 @@ public final class AttentionWorkspace {
         partials.deallocate()
     }
 
-    /// Grows the buffers to hold `slots` worker slots of `slotFloats` and `partialFloats`.
+    /// Grows the buffers to hold `slots` worker slots and `partialFloats` of partial states.
     @usableFromInline
-    func reserve(slots: Int, slotFloats: Int, partialFloats: Int) {
+    func reserve(slots: Int, slotFloats: Int, rowPointersPerSlot: Int, partialFloats: Int) {
         if slots * slotFloats > scratchCapacity {
             scratch.deallocate()
             scratchCapacity = slots * slotFloats
             scratch = .allocate(capacity: scratchCapacity)
         }
-        if slots * Self.rowPointersPerSlot > rowPointerCapacity {
+        if slots * rowPointersPerSlot > rowPointerCapacity {
             rowPointers.deallocate()
-            rowPointerCapacity = slots * Self.rowPointersPerSlot
+            rowPointerCapacity = slots * rowPointersPerSlot
             rowPointers = .allocate(capacity: rowPointerCapacity)
         }
         if partialFloats > partialCapacity {
@@ -108,6 +108,4 @@ public final class AttentionWorkspace {
     /// The index of the next unit to run (past the end when all are taken).
     @inlinable
     func takeUnit() -> Int { nextUnit.wrappingAdd(1, ordering: .relaxed).oldValue }
-
-    @usableFromInline static let rowPointersPerSlot = 2 * AttentionTiling.kvTileLength
 }
