@@ -44,7 +44,7 @@ let package = Package(
         // Shared test helpers: a GGUF writer for tiny hermetic models, the naive reference
         // attention and forward pass, comparison helpers, the location of the real model.
         .target(
-            name: "TestSupport", dependencies: ["GGUF", "Kernels", "PagedKVCache", "Llama", "FlexAttention"],
+            name: "TestSupport", dependencies: ["GGUF", "Kernels", "PagedKVCache", "Llama", "FlexAttention", "Tokenizers"],
             path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF", "TestSupport"], swiftSettings: swiftSettings),
