@@ -36,6 +36,7 @@ let package = Package(
         .target(
             name: "Engine", dependencies: ["Llama", "Tokenizers", "Sampling", "GGUF", "PagedKVCache", "Scheduler", "FlexAttention"],
             swiftSettings: swiftSettings),
+        .target(name: "PaperBench", dependencies: ["Engine", "Llama", "FlexAttention", "PagedKVCache", "Tokenizers", "Sampling", "Kernels", "CKernels"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "pagedflex",
             dependencies: ["Engine", .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -58,6 +59,7 @@ let package = Package(
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "PagedKVCache"], swiftSettings: swiftSettings),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport", "Sampling", "PagedKVCache"], swiftSettings: swiftSettings),
         .testTarget(name: "LlamaTests", dependencies: ["Llama", "Engine", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "PaperBenchTests", dependencies: ["PaperBench", "Engine", "TestSupport"], swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]
 )
