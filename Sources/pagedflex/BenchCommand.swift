@@ -3,5 +3,5 @@ import ArgumentParser
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Benchmarks; each prints a table and, with --json PATH, writes its figures.",
-        subcommands: [BenchDecodeCommand.self])
+        subcommands: [BenchDecodeCommand.self, BenchPaperCommand.self])
 }
