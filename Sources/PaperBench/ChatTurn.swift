@@ -7,7 +7,9 @@ public struct ChatTurn: Sendable, Hashable, Codable {
     /// Leading tokens the prefix cache served with the cache on.
     public var cachedTokens: Int
     public var timeToFirstTokenCacheOn: Double
-    public var timeToFirstTokenCacheOff: Double
+    /// Measured at the turns where the conversation has doubled since the first (and the last
+    /// turn): recomputing everything every turn would cost the sum of all the lengths.
+    public var timeToFirstTokenCacheOff: Double?
     /// Tokens of the model's reply (added to the conversation for the next turn).
     public var replyTokens: Int
 }

@@ -14,9 +14,9 @@ struct DecodeAttentionTimer {
     let shape: AttentionShape
     let layerCount: Int
 
-    /// Seconds per decode step (block mask + all layers), one entry per repetition after one
-    /// warm-up step.
-    func stepSeconds(lengths: [Int], tokensPerPage: Int, repetitions: Int) throws -> [Double] {
+    /// Wall and CPU seconds per decode step (block mask + all layers), one entry per repetition
+    /// after one warm-up step.
+    func stepSeconds(lengths: [Int], tokensPerPage: Int, repetitions: Int) throws -> [(wall: Double, cpu: Double)] {
         let layout = try PageLayout(
             tokensPerPage: tokensPerPage, layerCount: layerCount, kvHeadCount: shape.kvHeadCount,
             headSize: shape.headSize, elementType: .f32)
@@ -65,16 +65,16 @@ struct DecodeAttentionTimer {
         for i in 0..<width { queries[i] = Self.pattern(7 * i + 3) }
         let kernel = AttentionKernel(shape: shape)
 
-        var seconds: [Double] = []
+        var seconds: [(wall: Double, cpu: Double)] = []
         storage.withUnsafeBytes { bytes in
             let base = bytes.baseAddress!
             for repetition in 0...repetitions {
-                let start = monotonicSeconds()
+                let start = monotonicSeconds(), startCPU = processCPUSeconds()
                 let mask = BlockMask(mask: CausalMask(), sequences: sequences, shape: shape)
                 for layer in 0..<layerCount {
                     kernel(queries: queries, output: output, sequences: sequences, storage: base, layout: layout, layer: layer, blockMask: mask)
                 }
-                if repetition > 0 { seconds.append(monotonicSeconds() - start) }
+                if repetition > 0 { seconds.append((monotonicSeconds() - start, processCPUSeconds() - startCPU)) }
             }
         }
         return seconds

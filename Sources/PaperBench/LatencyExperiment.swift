@@ -21,8 +21,8 @@ public struct LatencyExperiment: PaperExperiment, Hashable, Codable {
     public var method: String {
         "For each prompt length and KV mode, one greedy request on a fresh engine (prompts are the reference text; "
             + "no prefix cache): time to first token (the prefill) and the mean gap between generated tokens "
-            + "(\(decodeTokens) tokens with a cache, \(noCacheDecodeTokens) without). Modes run one after another at "
-            + "each length, so a change in the machine's load falls on all of them."
+            + "(\(decodeTokens) tokens with a cache, \(noCacheDecodeTokens) without), in wall time and in the process's CPU "
+            + "time. Modes run one after another at each length, so a change in the machine's load falls on all of them."
     }
 
     public func run(in context: BenchContext) async throws -> LatencyResult {
@@ -38,7 +38,7 @@ public struct LatencyExperiment: PaperExperiment, Hashable, Codable {
         var points: [LengthPoint] = []
         for length in promptLengths {
             for mode in modes {
-                let generate = mode == .none ? noCacheDecodeTokens : decodeTokens
+                let generate = mode == KVMode.none ? noCacheDecodeTokens : decodeTokens
                 let prompt = context.tokens(count: min(length, context.longestPrompt(generating: generate)))
                 let configuration = context.configuration(mode, tokensPerPage: tokensPerPage, budgetTokens: budget)
                 let run = try await context.withEngine(configuration) { engine in
@@ -50,6 +50,7 @@ public struct LatencyExperiment: PaperExperiment, Hashable, Codable {
                     mode: mode, tokensPerPage: run.1, promptTokens: prompt.count, generatedTokens: trace.tokens.count,
                     timeToFirstTokenSeconds: trace.timeToFirstToken,
                     decodeSecondsPerToken: Statistics.mean(trace.interTokenGaps),
+                    prefillCPUSeconds: trace.firstTokenCPUSeconds, decodeCPUSecondsPerToken: Statistics.mean(trace.interTokenCPUGaps),
                     kvBytesInUse: fullest?.kvBytesInUse ?? 0, kvMinimumBytes: fullest?.kvMinimumBytes ?? 0,
                     peakResidentBytes: run.0.peakResidentBytes, residentAfterBytes: run.0.residentAfterBytes)
                 points.append(point)

@@ -7,10 +7,12 @@ public struct LatencyResult: ExperimentResult, Hashable {
 
     public var table: DataTable {
         DataTable(
-            header: ["mode", "prompt tokens", "TTFT (s)", "decode (ms/token)", "decode (tokens/s)", "generated tokens"],
+            header: ["mode", "prompt tokens", "TTFT (s)", "decode (ms/token)", "decode (tokens/s)", "prefill CPU (s)",
+                     "decode CPU (ms/token)", "generated tokens"],
             rows: points.map { p in
                 [p.mode.label, String(p.promptTokens), fixed(p.timeToFirstTokenSeconds, 3), fixed(1000 * p.decodeSecondsPerToken, 2),
-                 fixed(1 / p.decodeSecondsPerToken, 1), String(p.generatedTokens)]
+                 fixed(1 / p.decodeSecondsPerToken, 1), fixed(p.prefillCPUSeconds, 3), fixed(1000 * p.decodeCPUSecondsPerToken, 2),
+                 String(p.generatedTokens)]
             })
     }
 
@@ -47,10 +49,12 @@ public struct LatencyResult: ExperimentResult, Hashable {
         return pow(value(last) / value(first), 1 / doublings)
     }
 
-    /// Paged per-token latency over contiguous, averaged over the lengths both measured.
-    var pagedOverContiguousDecode: Double? {
+    /// Paged per-token decode time over contiguous (wall or CPU), averaged over the lengths both
+    /// measured.
+    func pagedOverContiguousDecode(cpu: Bool) -> Double? {
+        let time: (LengthPoint) -> Double = cpu ? { $0.decodeCPUSecondsPerToken } : { $0.decodeSecondsPerToken }
         let pairs = points(.paged).compactMap { p in
-            points(.contiguous).first { $0.promptTokens == p.promptTokens }.map { p.decodeSecondsPerToken / $0.decodeSecondsPerToken }
+            points(.contiguous).first { $0.promptTokens == p.promptTokens }.map { time(p) / time($0) }
         }.filter(\.isFinite)
         return pairs.isEmpty ? nil : Statistics.mean(pairs)
     }
@@ -69,8 +73,10 @@ public struct LatencyResult: ExperimentResult, Hashable {
                     + "TTFT \(fixed(first.timeToFirstTokenSeconds, 2)) → \(fixed(last.timeToFirstTokenSeconds, 2)) s "
                     + "(×\(fixed(ttft ?? .nan, 2)) per doubling).")
         }
-        if let ratio = pagedOverContiguousDecode {
-            lines.append("- Paged decode takes ×\(fixed(ratio, 3)) the time of contiguous decode on average over the lengths: the cost of reading keys and values through a page table.")
+        if let wall = pagedOverContiguousDecode(cpu: false), let cpu = pagedOverContiguousDecode(cpu: true) {
+            lines.append(
+                "- Paged decode takes ×\(fixed(wall, 3)) the wall time and ×\(fixed(cpu, 3)) the CPU time of contiguous decode, "
+                    + "averaged over the lengths: the cost of reading keys and values through a page table.")
         }
         return lines.joined(separator: "\n")
     }

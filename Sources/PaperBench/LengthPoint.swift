@@ -13,6 +13,10 @@ public struct LengthPoint: Sendable, Hashable, Codable {
     public var timeToFirstTokenSeconds: Double
     /// The mean gap between generated tokens.
     public var decodeSecondsPerToken: Double
+    /// The process's CPU seconds for the prefill, and per generated token: the same work with
+    /// the time other processes took from this one left out.
+    public var prefillCPUSeconds: Double
+    public var decodeCPUSecondsPerToken: Double
     /// KV bytes the engine's books held at the fullest moment, and the minimum for the tokens
     /// stored then.
     public var kvBytesInUse: Int

@@ -20,7 +20,7 @@ public struct LongGenerationExperiment: PaperExperiment, Hashable, Codable {
     public var method: String {
         "One greedy sequence from a \(promptTokens)-token prompt generates until it is \(grouped(targetLength)) tokens long "
             + "(stop tokens disabled), on a fresh engine per mode; throughput over each window of \(windowTokens) generated "
-            + "tokens from the arrival times, the headline over the final window."
+            + "tokens from the arrival times (and the process's CPU time per token), the headline over the final window."
     }
 
     public func run(in context: BenchContext) async throws -> LongGenerationResult {
@@ -38,12 +38,15 @@ public struct LongGenerationExperiment: PaperExperiment, Hashable, Codable {
                 }
             }
             let trace = batch.traces[0]
-            let gaps = trace.interTokenGaps
+            let gaps = trace.interTokenGaps, cpuGaps = trace.interTokenCPUGaps
             var windows: [LongGenerationRun.Window] = []
             var end = gaps.count
             while end >= windowTokens {
                 let seconds = gaps[(end - windowTokens)..<end].reduce(0, +)
-                windows.insert(.init(endLength: promptTokens + end + 1, tokensPerSecond: Double(windowTokens) / seconds), at: 0)
+                let cpu = cpuGaps[(end - windowTokens)..<end].reduce(0, +)
+                windows.insert(
+                    .init(endLength: promptTokens + end + 1, tokensPerSecond: Double(windowTokens) / seconds,
+                          cpuMillisecondsPerToken: 1000 * cpu / Double(windowTokens)), at: 0)
                 end -= windowTokens
             }
             let last = batch.samples.last { $0.kvBytesInUse > 0 }

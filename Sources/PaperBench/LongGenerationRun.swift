@@ -7,6 +7,8 @@ public struct LongGenerationRun: Sendable, Hashable, Codable {
         /// The sequence length (prompt and generated) at the window's last token.
         public var endLength: Int
         public var tokensPerSecond: Double
+        /// CPU milliseconds per generated token over the window.
+        public var cpuMillisecondsPerToken: Double
     }
 
     public var mode: KVMode

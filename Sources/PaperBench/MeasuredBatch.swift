@@ -9,6 +9,8 @@ public struct MeasuredBatch: Sendable {
     public var samples: [UsageSample]
     /// From the first submission to the last token.
     public var wallSeconds: Double
+    /// CPU seconds the process used over the same span.
+    public var cpuSeconds: Double
     /// The peak resident memory during this run: the kernel's high-water mark reset just
     /// before it, or (where resets are refused) the largest sampled resident size.
     public var peakResidentBytes: Int
@@ -24,24 +26,27 @@ public struct MeasuredBatch: Sendable {
     ) async throws -> MeasuredBatch {
         let resetWorked = ProcessMemory.resetPeak()
         let start = monotonicSeconds()
+        let startCPU = processCPUSeconds()
         let sampler = UsageSampler(engine: engine, start: start)
         let traces: [RequestTrace]
         let eventSamples: [UsageSample]
         do {
             (traces, eventSamples) = try await withThrowingTaskGroup(of: (Int, RequestTrace, [UsageSample]).self) { group in
                 for (index, request) in requests.enumerated() {
-                    let submitted = monotonicSeconds()
+                    let submitted = monotonicSeconds(), submittedCPU = processCPUSeconds()
                     let stream = engine.submit(request)
                     group.addTask {
-                        var trace = RequestTrace(promptTokenCount: request.promptTokens.count, submitted: submitted)
+                        var trace = RequestTrace(
+                            promptTokenCount: request.promptTokens.count, submitted: submitted, submittedCPU: submittedCPU)
                         // Usage at every token too: a run shorter than the sampling interval
                         // (a tiny model) is still seen while its sequences are alive.
                         var samples: [UsageSample] = []
                         for try await event in stream {
-                            let arrival = monotonicSeconds()
+                            let arrival = monotonicSeconds(), arrivalCPU = processCPUSeconds()
                             if let token = event.token {
                                 samples.append(UsageSample(engine, since: start))
                                 trace.tokenTimes.append(arrival)
+                                trace.tokenCPUTimes.append(arrivalCPU)
                                 trace.tokens.append(token)
                                 onToken?(index, trace.tokens.count)
                             }
@@ -64,17 +69,20 @@ public struct MeasuredBatch: Sendable {
             _ = await sampler.finish()
             throw error
         }
-        let end = monotonicSeconds()
+        let end = monotonicSeconds(), endCPU = processCPUSeconds()
         let samples = (await sampler.finish() + eventSamples).sorted { $0.time < $1.time }
         let sampledPeak = samples.map(\.residentBytes).max() ?? 0
         return MeasuredBatch(
-            traces: traces, samples: samples, wallSeconds: end - start,
+            traces: traces, samples: samples, wallSeconds: end - start, cpuSeconds: endCPU - startCPU,
             peakResidentBytes: resetWorked ? max(ProcessMemory.peakResidentBytes(), sampledPeak) : sampledPeak,
             residentAfterBytes: ProcessMemory.residentBytes() ?? 0)
     }
 
-    /// The sample with the most KV bytes in use (the fullest moment of the run).
-    public var fullestSample: UsageSample? { samples.max { $0.kvBytesInUse < $1.kvBytesInUse } }
+    /// The fullest moment of the run: the most KV bytes in use, and of those moments the one
+    /// with the most tokens stored.
+    public var fullestSample: UsageSample? {
+        samples.max { ($0.kvBytesInUse, $0.kvMinimumBytes) < ($1.kvBytesInUse, $1.kvMinimumBytes) }
+    }
 
     /// The most sequences seen running at once.
     public var maxRunningSequences: Int { samples.map(\.runningSequences).max() ?? 0 }

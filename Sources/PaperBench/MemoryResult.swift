@@ -27,9 +27,11 @@ public struct MemoryResult: ExperimentResult, Hashable {
             header: ["mode", "tokens", "KV minimum (MiB)", "KV held (MiB)", "KV overhead (%)", "peak RSS (MiB)",
                      "RSS after (MiB)", "peak RSS over weights + KV minimum (%)"],
             rows: points.map { p in
-                [p.mode.label, String(p.tokens), fixed(mib(p.kvMinimumBytes), 2), fixed(mib(p.kvBytesInUse), 2),
-                 fixed(p.kvOverheadPercent, 1), fixed(mib(p.peakResidentBytes)), fixed(mib(p.residentAfterBytes)),
-                 fixed(processOverheadPercent(p), 1)]
+                let heldBetweenSteps = p.mode != KVMode.none
+                return [p.mode.label, String(p.tokens), fixed(mib(p.kvMinimumBytes), 2),
+                        heldBetweenSteps ? fixed(mib(p.kvBytesInUse), 2) : "– (within a step only)",
+                        heldBetweenSteps ? fixed(p.kvOverheadPercent, 1) : "–", fixed(mib(p.peakResidentBytes)),
+                        fixed(mib(p.residentAfterBytes)), fixed(processOverheadPercent(p), 1)]
             })
     }
 
@@ -43,8 +45,9 @@ public struct MemoryResult: ExperimentResult, Hashable {
                 LineChart(
                     title: "KV memory held vs theoretical minimum", x: ChartAxis("tokens in the sequence", scale: .log2),
                     y: ChartAxis("KV memory (MiB)", scale: .log10),
-                    series: modes.map { m in ChartSeries(m.label, points(m).map { (Double($0.tokens), mib($0.kvBytesInUse)) }) }
-                        + [ChartSeries("theoretical minimum", minimum)]),
+                    series: modes.filter { $0 != KVMode.none }.map { m in
+                        ChartSeries(m.label, points(m).map { (Double($0.tokens), mib($0.kvBytesInUse)) })
+                    } + [ChartSeries("theoretical minimum", minimum)]),
                 LineChart(
                     title: "Peak resident memory of the process", x: ChartAxis("tokens in the sequence", scale: .log2),
                     y: ChartAxis("peak RSS (MiB)"),
@@ -55,7 +58,7 @@ public struct MemoryResult: ExperimentResult, Hashable {
 
     public func notes(in results: PaperResults) -> String {
         var lines: [String] = []
-        for mode in modes {
+        for mode in modes where mode != KVMode.none {
             let p = points(mode)
             guard let first = p.first, let last = p.last else { continue }
             lines.append(

@@ -54,7 +54,7 @@ public struct MixedBatchExperiment: PaperExperiment, Hashable, Codable {
             let fullest = batch.fullestSample
             let every = max(1, batch.samples.count / 300)
             let run = MixedBatchRun(
-                mode: mode, tokensPerPage: pageTokens, wallSeconds: batch.wallSeconds, promptTokens: lengths.reduce(0, +),
+                mode: mode, tokensPerPage: pageTokens, wallSeconds: batch.wallSeconds, cpuSeconds: batch.cpuSeconds, promptTokens: lengths.reduce(0, +),
                 generatedTokens: batch.generatedTokenCount,
                 generatedTokensPerSecond: Double(batch.generatedTokenCount) / batch.wallSeconds,
                 totalTokensPerSecond: Double(batch.generatedTokenCount + lengths.reduce(0, +)) / batch.wallSeconds,

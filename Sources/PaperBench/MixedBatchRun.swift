@@ -7,6 +7,8 @@ public struct MixedBatchRun: Sendable, Hashable, Codable {
     public var tokensPerPage: Int
     /// From the first submission to the last token of the last request.
     public var wallSeconds: Double
+    /// CPU seconds the process used over the same span.
+    public var cpuSeconds: Double
     public var promptTokens: Int
     public var generatedTokens: Int
     /// Generated tokens over the wall time (prefill included: what a client of the batch gets).

@@ -6,6 +6,8 @@ public struct PageSizePoint: Sendable, Hashable, Codable {
     /// layer) for the whole batch.
     public var attentionStepSeconds: Double
     public var attentionStepP90Seconds: Double
+    /// Median CPU seconds of the same steps (all the kernel's threads together).
+    public var attentionStepCPUSeconds: Double
     /// KV memory held beyond the minimum for the batch at its final lengths, in percent of the
     /// bytes held, and in percent of the minimum.
     public var kvWastePercent: Double

@@ -18,27 +18,36 @@ public struct PageSizeResult: ExperimentResult, Hashable {
 
     public var table: DataTable {
         DataTable(
-            header: ["tokens per page", "decode attention p50 (ms/step)", "decode attention p90 (ms/step)", "vs contiguous",
+            header: ["tokens per page", "decode attention p50 (ms/step)", "p90 (ms/step)", "CPU p50 (ms/step)", "CPU vs contiguous",
                      "KV waste (% of held)", "KV overhead (% of minimum)", "page tables (bytes)", "end-to-end decode (ms/token)"],
             rows: points.map { p in
                 [p.tokensPerPage == contiguousPageTokens ? "contiguous (\(p.tokensPerPage))" : String(p.tokensPerPage),
-                 fixed(1000 * p.attentionStepSeconds, 2), fixed(1000 * p.attentionStepP90Seconds, 2),
-                 fixed(p.attentionStepSeconds / (contiguous?.attentionStepSeconds ?? .nan), 3) + "×",
+                 fixed(1000 * p.attentionStepSeconds, 2), fixed(1000 * p.attentionStepP90Seconds, 2), fixed(1000 * p.attentionStepCPUSeconds, 2),
+                 fixed(p.attentionStepCPUSeconds / (contiguous?.attentionStepCPUSeconds ?? .nan), 3) + "×",
                  fixed(p.kvWastePercent, 2), fixed(p.kvOverheadPercent, 2), String(p.pageTableBytes),
                  fixed(1000 * (p.endToEndPerTokenSeconds ?? .nan), 1)]
             })
     }
 
+    /// A line across the page sizes at the contiguous layout's value (its reference).
+    private func reference(_ value: (PageSizePoint) -> Double?) -> [ChartSeries] {
+        let sizes = paged.map { Double($0.tokensPerPage) }
+        guard let c = contiguous, let v = value(c), let low = sizes.min(), let high = sizes.max() else { return [] }
+        return [ChartSeries("contiguous (reference)", [(low, v), (high, v)])]
+    }
+
     public var figure: ChartFigure {
         let x = ChartAxis("tokens per page", scale: .log2)
-        let range = paged.map { Double($0.tokensPerPage) }
+        func line(_ value: @escaping (PageSizePoint) -> Double?) -> [ChartSeries] {
+            [ChartSeries("paged", paged.map { (Double($0.tokensPerPage), value($0) ?? .nan) })] + reference(value)
+        }
         var panels = [
             LineChart(
-                title: "Decode attention time per step (\(layerCount) layers)", x: x, y: ChartAxis("ms per decode step"),
-                series: [ChartSeries("paged", paged.map { (Double($0.tokensPerPage), 1000 * $0.attentionStepSeconds) })]
-                    + (contiguous.map { c in
-                        [ChartSeries("contiguous (reference)", [range.min() ?? 1, range.max() ?? 1].map { ($0, 1000 * c.attentionStepSeconds) })]
-                    } ?? [])),
+                title: "Decode attention per step: wall", x: x, y: ChartAxis("ms per step (\(layerCount) layers)"),
+                series: line { 1000 * $0.attentionStepSeconds }),
+            LineChart(
+                title: "Decode attention per step: CPU", x: x, y: ChartAxis("CPU ms per step, all threads"),
+                series: line { 1000 * $0.attentionStepCPUSeconds }),
             LineChart(
                 title: "KV waste of the mixed batch", x: x, y: ChartAxis("waste (% of KV held)"),
                 series: [ChartSeries("paged", paged.map { (Double($0.tokensPerPage), $0.kvWastePercent) })]),
@@ -46,10 +55,7 @@ public struct PageSizeResult: ExperimentResult, Hashable {
         if endToEndPromptLengths != nil {
             panels.append(LineChart(
                 title: "End-to-end decode, smaller batch", x: x, y: ChartAxis("ms per token"),
-                series: [ChartSeries("paged", paged.map { (Double($0.tokensPerPage), 1000 * ($0.endToEndPerTokenSeconds ?? .nan)) })]
-                    + (contiguous.flatMap(\.endToEndPerTokenSeconds).map { c in
-                        [ChartSeries("contiguous (reference)", [range.min() ?? 1, range.max() ?? 1].map { ($0, 1000 * c) })]
-                    } ?? [])))
+                series: line { $0.endToEndPerTokenSeconds.map { 1000 * $0 } }))
         }
         return ChartFigure(
             title: "Page size: decode attention time and KV waste",
@@ -57,15 +63,30 @@ public struct PageSizeResult: ExperimentResult, Hashable {
             panels: panels)
     }
 
+    /// The slowest over the fastest paged CPU time, minus one: how much the page size moves it.
+    var cpuSpread: Double? {
+        let times = paged.map(\.attentionStepCPUSeconds).filter(\.isFinite)
+        guard let low = times.min(), let high = times.max(), low > 0 else { return nil }
+        return high / low - 1
+    }
+
+    /// The median step's p90 over its p50, minus one, at worst: how much repeated steps of one
+    /// size varied on this machine.
+    var repeatNoise: Double? {
+        points.map { $0.attentionStepP90Seconds / $0.attentionStepSeconds - 1 }.filter(\.isFinite).max()
+    }
+
     public func notes(in results: PaperResults) -> String {
         var lines: [String] = []
-        if let fastest = paged.min(by: { $0.attentionStepSeconds < $1.attentionStepSeconds }),
-            let slowest = paged.max(by: { $0.attentionStepSeconds < $1.attentionStepSeconds })
+        if let spread = cpuSpread, let fastest = paged.min(by: { $0.attentionStepCPUSeconds < $1.attentionStepCPUSeconds }),
+            let slowest = paged.max(by: { $0.attentionStepCPUSeconds < $1.attentionStepCPUSeconds })
         {
             lines.append(
-                "- Decode attention is fastest with \(fastest.tokensPerPage)-token pages (\(fixed(1000 * fastest.attentionStepSeconds, 2)) ms "
-                    + "per step) and slowest with \(slowest.tokensPerPage) (\(fixed(1000 * slowest.attentionStepSeconds, 2)) ms)"
-                    + (contiguous.map { "; contiguous takes \(fixed(1000 * $0.attentionStepSeconds, 2)) ms." } ?? "."))
+                "- Page size moves the decode attention's CPU time by \(fixed(100 * spread, 0)) % between the fastest "
+                    + "(\(fastest.tokensPerPage) tokens, \(fixed(1000 * fastest.attentionStepCPUSeconds, 1)) ms) and the slowest "
+                    + "(\(slowest.tokensPerPage) tokens, \(fixed(1000 * slowest.attentionStepCPUSeconds, 1)) ms)"
+                    + (contiguous.map { "; the contiguous layout takes \(fixed(1000 * $0.attentionStepCPUSeconds, 1)) ms" } ?? "")
+                    + (repeatNoise.map { ". Repeated steps of one size varied by up to \(fixed(100 * $0, 0)) % (p90 over p50, wall), so smaller differences are noise." } ?? "."))
         }
         if let sixteen = paged.first(where: { $0.tokensPerPage == 16 }),
             let step = results.mixedBatch?.result?.runs.first(where: { $0.mode == .paged && $0.tokensPerPage == 16 })?.perTokenLatency.p50
@@ -73,7 +94,8 @@ public struct PageSizeResult: ExperimentResult, Hashable {
             lines.append(
                 "- Estimated attention share of a decode step of the mixed batch: \(fixed(1000 * sixteen.attentionStepSeconds, 1)) ms of "
                     + "attention (this kernel timing, 16-token pages) in a median step of \(fixed(1000 * step, 1)) ms (the mixed batch, "
-                    + "paged) ≈ \(fixed(100 * sixteen.attentionStepSeconds / step, 0)) %; the rest is the weight matrices, which page size does not touch.")
+                    + "paged) ≈ \(fixed(100 * sixteen.attentionStepSeconds / step, 0)) %; the rest is mostly the weight matrices, which "
+                    + "page size does not touch.")
         }
         if endToEndPromptLengths == nil {
             lines.append(

@@ -13,7 +13,7 @@ enum PaperComparison {
         if let l = r.latency?.result, let p = l.points(.paged).last {
             var line = "Decode at \(grouped(p.promptTokens)) tokens of context: paged \(fixed(1000 * p.decodeSecondsPerToken, 1)) ms/token"
             if let c = l.points(.contiguous).last { line += ", contiguous \(fixed(1000 * c.decodeSecondsPerToken, 1))" }
-            if let n = l.points(.none).last { line += ", no KV cache \(fixed(1000 * n.decodeSecondsPerToken, 0))" }
+            if let n = l.points(KVMode.none).last { line += ", no KV cache \(fixed(1000 * n.decodeSecondsPerToken, 0))" }
             lines.append(line + " (§1).")
         }
         if let m = r.mixedBatch?.result, let p = m.runs.first(where: { $0.mode == .paged }), let c = m.runs.first(where: { $0.mode == .contiguous }) {
@@ -30,20 +30,26 @@ enum PaperComparison {
                 "One sequence's paged KV stays within a page of the theoretical minimum (at most \(fixed(p.kvOverheadPercent, 2)) % over "
                     + "it, at \(grouped(p.tokens)) tokens); contiguous holds \(fixed(c.kvOverheadPercent, 0)) % over it at \(grouped(c.tokens)) (§2).")
         }
-        if let g = r.growingChat?.result, let t = g.turns.last {
+        if let g = r.growingChat?.result, let t = g.turns.last, let off = t.timeToFirstTokenCacheOff {
             lines.append(
                 "Growing chat at \(grouped(t.contextTokens)) tokens: TTFT \(fixed(t.timeToFirstTokenCacheOn, 2)) s with the prefix cache, "
-                    + "\(fixed(t.timeToFirstTokenCacheOff, 2)) s without (§4).")
+                    + "\(fixed(off, 2)) s without (§4).")
         }
-        if let s = r.pageSizes?.result, let best = s.paged.min(by: { $0.attentionStepSeconds < $1.attentionStepSeconds }) {
+        if let s = r.pageSizes?.result, let spread = s.cpuSpread, let sixteen = s.paged.first(where: { $0.tokensPerPage == 16 }) {
             lines.append(
-                "Decode attention is fastest with \(best.tokensPerPage)-token pages"
-                    + (s.contiguous.map { " (×\(fixed(best.attentionStepSeconds / $0.attentionStepSeconds, 2)) the contiguous time)" } ?? "") + " (§5).")
+                "Page size moves decode attention's CPU time by \(fixed(100 * spread, 0)) % from \(s.paged.first!.tokensPerPage) to "
+                    + "\(s.paged.last!.tokensPerPage) tokens per page; 16-token pages take "
+                    + (s.contiguous.map { "×\(fixed(sixteen.attentionStepCPUSeconds / $0.attentionStepCPUSeconds, 2)) the contiguous CPU time" } ?? "–")
+                    + ", and waste \(fixed(sixteen.kvWastePercent, 1)) % of the mixed batch's KV memory against \(fixed(s.paged.last!.kvWastePercent, 1)) % "
+                    + "with \(s.paged.last!.tokensPerPage) (§5).")
         }
         if let g = r.longGeneration?.result, let p = g.runs.first(where: { $0.mode == .paged }) {
             var line = "Long generation to \(grouped(p.promptTokens + p.generatedTokens)) tokens: \(fixed(p.finalWindowTokensPerSecond, 1)) tokens/s paged"
-            if let c = g.runs.first(where: { $0.mode == .contiguous }) { line += ", \(fixed(c.finalWindowTokensPerSecond, 1)) contiguous" }
-            lines.append(line + " over the final \(g.windowTokens) (§6).")
+            if let c = g.runs.first(where: { $0.mode == .contiguous }) {
+                line += ", \(fixed(c.finalWindowTokensPerSecond, 1)) contiguous, over the final \(g.windowTokens); CPU time per token paged ÷ "
+                    + "contiguous ×\(fixed(g.cpuRatio(p, c) ?? .nan, 2))"
+            }
+            lines.append(line + " (§6).")
         }
         if let q = r.perplexity?.result, let p = q.runs.first(where: { $0.kvMode == "paged" }) {
             var line = "Perplexity \(fixed(p.perplexity, 4)) paged"
@@ -77,7 +83,7 @@ enum PaperComparison {
             here = "with the paged cache, per-token decode latency goes ×\(fixed(last.decodeSecondsPerToken / first.decodeSecondsPerToken, 2)) "
                 + "from \(first.promptTokens) to \(last.promptTokens) tokens (×\(fixed(l.growthPerDoubling(.paged) { $0.decodeSecondsPerToken } ?? .nan, 2)) "
                 + "per doubling) and time to first token ×\(fixed(l.growthPerDoubling(.paged) { $0.timeToFirstTokenSeconds } ?? .nan, 2)) per doubling"
-            if let none = l.growthPerDoubling(.none, { $0.decodeSecondsPerToken }) {
+            if let none = l.growthPerDoubling(KVMode.none, { $0.decodeSecondsPerToken }) {
                 here += "; without a cache, per-token latency grows ×\(fixed(none, 2)) per doubling"
                 verdict = none < 6 ? " We do not see ×10 per doubling without a cache." : " Here it does grow that fast."
             }
@@ -135,14 +141,16 @@ enum PaperComparison {
 
     static func throughputClaim(_ r: PaperResults) -> Claim {
         var parts: [String] = []
-        if let ratio = r.latency?.result?.pagedOverContiguousDecode {
-            parts.append("single-sequence decode paged ÷ contiguous time ×\(fixed(ratio, 3)) (§1)")
+        if let l = r.latency?.result, let wall = l.pagedOverContiguousDecode(cpu: false), let cpu = l.pagedOverContiguousDecode(cpu: true) {
+            parts.append("single-sequence decode takes ×\(fixed(wall, 3)) the wall time and ×\(fixed(cpu, 3)) the CPU time of contiguous (§1)")
         }
         if let g = r.longGeneration?.result, let p = g.runs.first(where: { $0.mode == .paged }), let c = g.runs.first(where: { $0.mode == .contiguous }) {
-            parts.append("long generation paged ÷ contiguous throughput ×\(fixed(p.finalWindowTokensPerSecond / c.finalWindowTokensPerSecond, 3)) (§6)")
+            parts.append("the long generation's final \(g.windowTokens) tokens take ×\(fixed(g.cpuRatio(p, c) ?? .nan, 3)) the CPU time per token "
+                + "(wall-clock throughput ×\(fixed(p.finalWindowTokensPerSecond / c.finalWindowTokensPerSecond, 2))) (§6)")
         }
         if let s = r.pageSizes?.result, let sixteen = s.paged.first(where: { $0.tokensPerPage == 16 }), let c = s.contiguous {
-            parts.append("decode attention with 16-token pages ×\(fixed(sixteen.attentionStepSeconds / c.attentionStepSeconds, 2)) the contiguous time (§5)")
+            parts.append("decode attention alone with 16-token pages takes ×\(fixed(sixteen.attentionStepCPUSeconds / c.attentionStepCPUSeconds, 2)) "
+                + "the contiguous CPU time (§5)")
         }
         if let m = r.mixedBatch?.result, let p = m.runs.first(where: { $0.mode == .paged }), let c = m.runs.first(where: { $0.mode == .contiguous }) {
             parts.append("under one KV budget the mixed batch generates ×\(fixed(p.generatedTokensPerSecond / c.generatedTokensPerSecond, 2)) "
@@ -177,7 +185,7 @@ enum PaperComparison {
         var parts: [String] = []
         if let g = r.growingChat?.result, let t = g.turns.last {
             parts.append("the chat grows to \(grouped(t.contextTokens)) tokens (§4)"
-                + (g.skippedTargets.isEmpty ? "" : "; " + g.skippedTargets.map(grouped).joined(separator: ", ") + " skipped"))
+                + (g.skippedTargets.max().map { "; its turns past the context, up to \(grouped($0)) tokens, are not run" } ?? ""))
         }
         if let g = r.longGeneration?.result, let p = g.runs.first {
             parts.append("one sequence generates to \(grouped(p.promptTokens + p.generatedTokens)) tokens"
@@ -196,10 +204,11 @@ enum PaperComparison {
 
     static func pageSizeClaim(_ r: PaperResults) -> Claim {
         var here = notMeasured
-        if let s = r.pageSizes?.result, let best = s.paged.min(by: { $0.attentionStepSeconds < $1.attentionStepSeconds }) {
-            here = "decode attention is fastest with \(best.tokensPerPage)-token pages; "
-                + s.paged.map { "\($0.tokensPerPage): \(fixed(1000 * $0.attentionStepSeconds, 1)) ms" }.joined(separator: ", ")
-                + " per step, waste " + s.paged.map { "\(fixed($0.kvWastePercent, 1)) %" }.joined(separator: ", ") + "."
+        if let s = r.pageSizes?.result, let spread = s.cpuSpread {
+            here = "decode attention CPU time per step "
+                + s.paged.map { "\($0.tokensPerPage): \(fixed(1000 * $0.attentionStepCPUSeconds, 1)) ms" }.joined(separator: ", ")
+                + " (a spread of \(fixed(100 * spread, 0)) %" + (s.repeatNoise.map { ", with repeat-to-repeat noise up to \(fixed(100 * $0, 0)) %" } ?? "")
+                + "); KV waste " + s.paged.map { "\(fixed($0.kvWastePercent, 1)) %" }.joined(separator: ", ") + "."
         }
         return Claim(
             title: "Page size",

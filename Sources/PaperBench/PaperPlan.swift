@@ -32,7 +32,7 @@ public struct PaperPlan: Sendable, Hashable, Codable {
         scale: "quick",
         latency: LatencyExperiment(promptLengths: [128, 256, 512, 1024], decodeTokens: 16, noCacheDecodeTokens: 2),
         mixedBatch: MixedBatchExperiment(shortestPrompt: 64, longestPrompt: 512),
-        growingChat: GrowingChatExperiment(contextTargets: [512, 1024, 2048]),
+        growingChat: GrowingChatExperiment(firstTurnTokens: 512, finalTokens: 2048, turnTokens: 256),
         pageSizes: PageSizeExperiment(repetitions: 5),
         longGeneration: LongGenerationExperiment(targetLength: 1024),
         perplexity: PerplexityExperiment(windowCount: 8))
@@ -40,10 +40,10 @@ public struct PaperPlan: Sendable, Hashable, Codable {
     /// The defaults, under 30 minutes on two cores.
     public static let standard = PaperPlan(
         scale: "default",
-        latency: LatencyExperiment(promptLengths: [128, 256, 512, 1024, 2048], decodeTokens: 32, noCacheDecodeTokens: 3),
+        latency: LatencyExperiment(promptLengths: [128, 256, 512, 1024, 2048], decodeTokens: 32, noCacheDecodeTokens: 2),
         mixedBatch: MixedBatchExperiment(shortestPrompt: 128, longestPrompt: 2048),
-        growingChat: GrowingChatExperiment(contextTargets: [1024, 2048, 4096, 8192]),
-        pageSizes: PageSizeExperiment(repetitions: 10, endToEndLongestPrompt: 256),
+        growingChat: GrowingChatExperiment(firstTurnTokens: 1024, finalTokens: 8192, turnTokens: 512),
+        pageSizes: PageSizeExperiment(repetitions: 10, endToEndLongestPrompt: 128, endToEndShortestPrompt: 32),
         longGeneration: LongGenerationExperiment(targetLength: 4096),
         perplexity: PerplexityExperiment())
 
@@ -55,7 +55,7 @@ public struct PaperPlan: Sendable, Hashable, Codable {
         latency: LatencyExperiment(
             promptLengths: [128, 256, 512, 1024, 2048, 4096, 8192], decodeTokens: 32, noCacheDecodeTokens: 3),
         mixedBatch: MixedBatchExperiment(shortestPrompt: 128, longestPrompt: 8192, budgetTokens: 65536),
-        growingChat: GrowingChatExperiment(contextTargets: [1024, 2048, 4096, 8192, 16384, 32768]),
+        growingChat: GrowingChatExperiment(firstTurnTokens: 1024, finalTokens: 32768, turnTokens: 512),
         pageSizes: PageSizeExperiment(repetitions: 10, endToEndLongestPrompt: 2048, endToEndShortestPrompt: 128),
         longGeneration: LongGenerationExperiment(targetLength: 100_000),
         perplexity: PerplexityExperiment())

@@ -26,22 +26,25 @@ public struct PerplexityExperiment: PaperExperiment, Hashable, Codable {
 
     public func run(in context: BenchContext) async throws -> PerplexityResults {
         var runs: [PerplexityResult] = []
+        var cpuSeconds: [Double] = []
         for mode in modes {
             var configuration = context.configuration(
                 mode, tokensPerPage: tokensPerPage, budgetTokens: contextPageTokens(context.bundle.model.configuration.contextLength))
             configuration.maxBatchTokens = chunkTokens
             let log = context.progress
             let label = mode.label
+            let startCPU = processCPUSeconds()
             let result = try context.bundle.perplexity(
                 of: context.textTokens, window: window, windowCount: windowCount, configuration: configuration
             ) { done, total in
                 if done == total || done % 4 == 0 { log("perplexity, \(label): window \(done)/\(total)") }
             }
             runs.append(result)
+            cpuSeconds.append(processCPUSeconds() - startCPU)
             context.progress("perplexity, \(label): \(fixed(result.perplexity, 4)) over \(result.windowCount) windows")
         }
         return PerplexityResults(
-            textTokens: context.textTokens.count, runs: runs, peer: context.peerResults.flatMap(PeerPerplexity.load),
+            textTokens: context.textTokens.count, runs: runs, cpuSeconds: cpuSeconds, peer: context.peerResults.flatMap(PeerPerplexity.load),
             peerSource: context.peerResults?.path)
     }
 }

@@ -5,6 +5,8 @@ import Foundation
 public struct PerplexityResults: ExperimentResult, Hashable {
     public var textTokens: Int
     public var runs: [PerplexityResult]
+    /// CPU seconds of each run, in the order of `runs`.
+    public var cpuSeconds: [Double]
     public var peer: PeerPerplexity?
     /// Where llama.cpp's results were looked for.
     public var peerSource: String?
@@ -16,16 +18,16 @@ public struct PerplexityResults: ExperimentResult, Hashable {
     public static let publishedWindowCount = 8
 
     public var table: DataTable {
-        var rows = runs.map { r in
+        var rows = runs.enumerated().map { index, r in
             ["PagedFlex, \(r.kvMode) KV (measured)", String(r.windowCount), String(r.predictionCount), fixed(r.perplexity, 8),
-             fixed(r.meanNLL, 10), fixed(r.seconds, 1)]
+             fixed(r.meanNLL, 10), fixed(r.seconds, 1), fixed(index < cpuSeconds.count ? cpuSeconds[index] : .nan, 1)]
         }
         if let peer {
-            rows.append(["llama.cpp (measured, peers' results)", peer.windowCount.map(String.init) ?? "–", "–", fixed(peer.perplexity, 4), "–", "–"])
+            rows.append(["llama.cpp (measured, peers' results)", peer.windowCount.map(String.init) ?? "–", "–", fixed(peer.perplexity, 4), "–", "–", "–"])
         }
-        rows.append(["float64 reference (published)", String(Self.publishedWindowCount), "4088", fixed(Self.referencePerplexity, 8), "3.2178127818", "–"])
-        rows.append(["llama.cpp 0.3.36 (published)", String(Self.publishedWindowCount), "4088", fixed(Self.publishedLlamaCppPerplexity, 4), "–", "–"])
-        return DataTable(header: ["source", "windows", "predictions", "perplexity", "mean NLL", "seconds"], rows: rows)
+        rows.append(["float64 reference (published)", String(Self.publishedWindowCount), "4088", fixed(Self.referencePerplexity, 8), "3.2178127818", "–", "–"])
+        rows.append(["llama.cpp 0.3.36 (published)", String(Self.publishedWindowCount), "4088", fixed(Self.publishedLlamaCppPerplexity, 4), "–", "–", "–"])
+        return DataTable(header: ["source", "windows", "predictions", "perplexity", "mean NLL", "wall (s)", "CPU (s)"], rows: rows)
     }
 
     public var figure: ChartFigure {

@@ -8,8 +8,13 @@ public struct RequestTrace: Sendable {
     public var promptTokenCount: Int
     /// Seconds on the monotonic clock.
     public var submitted: Double
+    /// The process's CPU seconds at submission.
+    public var submittedCPU: Double
     /// Arrival time of each generated token, same clock.
     public var tokenTimes: [Double] = []
+    /// The process's CPU seconds at each arrival: per-token CPU time, for runs with one request
+    /// (with several, the process's time is theirs together).
+    public var tokenCPUTimes: [Double] = []
     public var tokens: [Int32] = []
     public var text = ""
     public var stats: GenerationStats?
@@ -23,4 +28,10 @@ public struct RequestTrace: Sendable {
 
     /// Gaps between consecutive tokens: the per-token latency a client sees while decoding.
     public var interTokenGaps: [Double] { Statistics.gaps(tokenTimes) }
+
+    /// CPU seconds between consecutive tokens.
+    public var interTokenCPUGaps: [Double] { Statistics.gaps(tokenCPUTimes) }
+
+    /// CPU seconds from submission to the first token (the prefill's CPU time).
+    public var firstTokenCPUSeconds: Double { tokenCPUTimes.first.map { $0 - submittedCPU } ?? .nan }
 }

@@ -24,6 +24,3 @@ struct UsageSampler {
         return await task.value
     }
 }
-
-/// Seconds on a monotonic clock.
-func monotonicSeconds() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }

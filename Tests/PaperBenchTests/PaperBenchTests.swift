@@ -69,7 +69,9 @@ import Testing
         #expect(batch.runs.first { $0.mode == .contiguous }!.maxRunningSequences <= 2)
 
         let chat = try #require(results.growingChat?.result)
-        #expect(chat.turns.count == 3 && chat.skippedTargets == [1000])
+        #expect(chat.turns.map(\.turn) == [1, 2, 3, 4, 5, 6] && chat.skippedTargets == [280])
+        // Recomputed at the doublings of the first turn (40, 80, 160 tokens) and at the last.
+        #expect(chat.turns.map { $0.timeToFirstTokenCacheOff != nil } == [true, true, false, true, false, true])
         #expect(chat.turns.dropFirst().allSatisfy { $0.cachedTokens >= 16 }, "later turns reuse the earlier turns' pages")
         #expect(zip(chat.turns.dropFirst(), chat.turns).allSatisfy { $0.contextTokens > $1.contextTokens })
 

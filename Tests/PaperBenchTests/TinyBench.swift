@@ -29,7 +29,9 @@ enum TinyBench {
         plan.mixedBatch.longestPrompt = 48
         plan.mixedBatch.generatedTokens = 4
         plan.mixedBatch.budgetTokens = 512  // two 256-token contiguous buffers
-        plan.growingChat.contextTargets = [40, 80, 120, 1000]  // the last is past the context: skipped
+        plan.growingChat.firstTurnTokens = 40
+        plan.growingChat.finalTokens = 300  // the last turn, 280 tokens, is past the context: skipped
+        plan.growingChat.turnTokens = 40
         plan.growingChat.replyTokens = 4
         plan.pageSizes.tokensPerPage = [8, 16, 32]
         plan.pageSizes.repetitions = 2
