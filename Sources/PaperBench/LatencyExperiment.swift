@@ -52,7 +52,7 @@ public struct LatencyExperiment: PaperExperiment, Hashable, Codable {
                     decodeSecondsPerToken: Statistics.mean(trace.interTokenGaps),
                     prefillCPUSeconds: trace.firstTokenCPUSeconds, decodeCPUSecondsPerToken: Statistics.mean(trace.interTokenCPUGaps),
                     kvBytesInUse: fullest?.kvBytesInUse ?? 0, kvMinimumBytes: fullest?.kvMinimumBytes ?? 0,
-                    peakResidentBytes: run.0.peakResidentBytes, residentAfterBytes: run.0.residentAfterBytes)
+                    peakResidentBytes: run.0.peakResidentBytes, residentBeforeBytes: run.0.residentBeforeBytes)
                 points.append(point)
                 context.progress(
                     "latency: \(mode.label), \(prompt.count) tokens: TTFT \(fixed(point.timeToFirstTokenSeconds, 2)) s, "

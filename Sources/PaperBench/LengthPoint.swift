@@ -21,6 +21,7 @@ public struct LengthPoint: Sendable, Hashable, Codable {
     /// stored then.
     public var kvBytesInUse: Int
     public var kvMinimumBytes: Int
+    /// The process's resident memory at its peak during the run, and just before it.
     public var peakResidentBytes: Int
-    public var residentAfterBytes: Int
+    public var residentBeforeBytes: Int
 }

@@ -14,8 +14,9 @@ public struct MeasuredBatch: Sendable {
     /// The peak resident memory during this run: the kernel's high-water mark reset just
     /// before it, or (where resets are refused) the largest sampled resident size.
     public var peakResidentBytes: Int
-    /// Resident memory once every request finished (the engine still alive).
-    public var residentAfterBytes: Int
+    /// Resident memory just before the run, after the allocator returned what it could (the
+    /// engine already made): what the run's peak grew from.
+    public var residentBeforeBytes: Int
 
     /// Submits `requests` together (in order, so the engine admits them in that order), follows
     /// every stream to its end and measures.
@@ -24,6 +25,9 @@ public struct MeasuredBatch: Sendable {
     public static func run(
         _ requests: [GenerationRequest], on engine: Engine, onToken: (@Sendable (Int, Int) -> Void)? = nil
     ) async throws -> MeasuredBatch {
+        // Free memory the allocator kept from earlier runs would otherwise sit in this run's peak.
+        ProcessMemory.releaseFreeMemory()
+        let residentBefore = ProcessMemory.residentBytes() ?? 0
         let resetWorked = ProcessMemory.resetPeak()
         let start = monotonicSeconds()
         let startCPU = processCPUSeconds()
@@ -75,7 +79,7 @@ public struct MeasuredBatch: Sendable {
         return MeasuredBatch(
             traces: traces, samples: samples, wallSeconds: end - start, cpuSeconds: endCPU - startCPU,
             peakResidentBytes: resetWorked ? max(ProcessMemory.peakResidentBytes(), sampledPeak) : sampledPeak,
-            residentAfterBytes: ProcessMemory.residentBytes() ?? 0)
+            residentBeforeBytes: residentBefore)
     }
 
     /// The fullest moment of the run: the most KV bytes in use, and of those moments the one

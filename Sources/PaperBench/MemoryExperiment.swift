@@ -26,7 +26,7 @@ public struct MemoryExperiment: PaperExperiment {
             let tokens = p.promptTokens + p.generatedTokens
             return MemoryPoint(
                 mode: p.mode, tokens: tokens, kvMinimumBytes: tokens * context.kvBytesPerToken,
-                kvBytesInUse: p.kvBytesInUse, peakResidentBytes: p.peakResidentBytes, residentAfterBytes: p.residentAfterBytes)
+                kvBytesInUse: p.kvBytesInUse, peakResidentBytes: p.peakResidentBytes, residentBeforeBytes: p.residentBeforeBytes)
         }
         let attributes = try? FileManager.default.attributesOfItem(atPath: context.bundle.path)
         return MemoryResult(

@@ -9,9 +9,10 @@ public struct MemoryPoint: Sendable, Hashable, Codable {
     public var kvMinimumBytes: Int
     /// What the KV cache's books held for them (whole pages).
     public var kvBytesInUse: Int
-    /// The process's peak resident memory during the run (weights, activations, KV).
+    /// The process's peak resident memory during the run (weights, activations, KV), and its
+    /// resident memory just before the run (the engine made, the allocator trimmed).
     public var peakResidentBytes: Int
-    public var residentAfterBytes: Int
+    public var residentBeforeBytes: Int
 
     /// KV memory held beyond the minimum, in percent of the minimum (the paper's "memory
     /// overhead"): 0 is no waste.

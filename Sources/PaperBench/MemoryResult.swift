@@ -25,13 +25,13 @@ public struct MemoryResult: ExperimentResult, Hashable {
     public var table: DataTable {
         DataTable(
             header: ["mode", "tokens", "KV minimum (MiB)", "KV held (MiB)", "KV overhead (%)", "peak RSS (MiB)",
-                     "RSS after (MiB)", "peak RSS over weights + KV minimum (%)"],
+                     "RSS before the run (MiB)", "peak RSS over weights + KV minimum (%)"],
             rows: points.map { p in
                 let heldBetweenSteps = p.mode != KVMode.none
                 return [p.mode.label, String(p.tokens), fixed(mib(p.kvMinimumBytes), 2),
                         heldBetweenSteps ? fixed(mib(p.kvBytesInUse), 2) : "– (within a step only)",
                         heldBetweenSteps ? fixed(p.kvOverheadPercent, 1) : "–", fixed(mib(p.peakResidentBytes)),
-                        fixed(mib(p.residentAfterBytes)), fixed(processOverheadPercent(p), 1)]
+                        fixed(mib(p.residentBeforeBytes)), fixed(processOverheadPercent(p), 1)]
             })
     }
 

@@ -61,7 +61,7 @@ public struct MixedBatchExperiment: PaperExperiment, Hashable, Codable {
                 timeToFirstToken: Percentiles(batch.traces.map(\.timeToFirstToken)),
                 perTokenLatency: Percentiles(batch.traces.flatMap(\.interTokenGaps)),
                 kvBytesInUse: fullest?.kvBytesInUse ?? 0, kvMinimumBytes: fullest?.kvMinimumBytes ?? 0,
-                peakResidentBytes: batch.peakResidentBytes, maxRunningSequences: batch.maxRunningSequences,
+                peakResidentBytes: batch.peakResidentBytes, residentBeforeBytes: batch.residentBeforeBytes, maxRunningSequences: batch.maxRunningSequences,
                 preemptions: preemptions, requestTimeToFirstToken: batch.traces.map(\.timeToFirstToken),
                 timeline: batch.samples.enumerated().filter { $0.offset % every == 0 }.map(\.element))
             runs.append(run)

@@ -22,6 +22,8 @@ public struct MixedBatchRun: Sendable, Hashable, Codable {
     public var kvBytesInUse: Int
     public var kvMinimumBytes: Int
     public var peakResidentBytes: Int
+    /// Resident memory just before the batch was submitted (the engine made).
+    public var residentBeforeBytes: Int
     /// The most sequences running at once (admitted, prefilling or decoding).
     public var maxRunningSequences: Int
     public var preemptions: Int

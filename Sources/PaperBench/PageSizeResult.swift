@@ -54,8 +54,8 @@ public struct PageSizeResult: ExperimentResult, Hashable {
         ]
         if endToEndPromptLengths != nil {
             panels.append(LineChart(
-                title: "End-to-end decode, smaller batch", x: x, y: ChartAxis("ms per token"),
-                series: line { $0.endToEndPerTokenSeconds.map { 1000 * $0 } }))
+                title: "End-to-end decode, smaller batch", x: x, y: ChartAxis("ms between tokens"),
+                series: [ChartSeries("paged", paged.map { (Double($0.tokensPerPage), 1000 * ($0.endToEndPerTokenSeconds ?? .nan)) })]))
         }
         return ChartFigure(
             title: "Page size: decode attention time and KV waste",

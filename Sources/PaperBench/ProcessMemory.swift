@@ -46,6 +46,16 @@ public enum ProcessMemory {
         }
     }
 
+    /// Returns the allocator's free memory to the operating system (glibc's `malloc_trim`, found
+    /// at run time: its header is not part of the Glibc module), so that buffers freed by an
+    /// earlier configuration do not count as this one's resident memory.
+    public static func releaseFreeMemory() {
+        #if canImport(Glibc)
+        typealias Trim = @convention(c) (Int) -> Int32
+        if let symbol = dlsym(nil, "malloc_trim") { _ = unsafeBitCast(symbol, to: Trim.self)(0) }  // nil: RTLD_DEFAULT
+        #endif
+    }
+
     /// The peak resident memory over the whole process lifetime (`getrusage`), which resets do
     /// not touch.
     public static func lifetimePeakBytes() -> Int {

@@ -78,7 +78,8 @@ import Testing
         let pages = try #require(results.pageSizes?.result)
         #expect(pages.points.map(\.tokensPerPage) == [8, 16, 32, 256])
         #expect(zip(pages.paged.dropFirst(), pages.paged).allSatisfy { $0.kvWastePercent >= $1.kvWastePercent })
-        #expect(pages.points.allSatisfy { $0.attentionStepSeconds > 0 && $0.endToEndPerTokenSeconds != nil })
+        #expect(pages.points.allSatisfy { $0.attentionStepSeconds > 0 && $0.attentionStepCPUSeconds > 0 })
+        #expect(pages.paged.allSatisfy { $0.endToEndPerTokenSeconds != nil } && pages.contiguous?.endToEndPerTokenSeconds == nil)
 
         let long = try #require(results.longGeneration?.result)
         #expect(long.runs.map(\.generatedTokens) == [72, 72])
