@@ -36,15 +36,16 @@ let package = Package(
         .target(
             name: "Engine", dependencies: ["Llama", "Tokenizers", "Sampling", "GGUF", "PagedKVCache", "Scheduler", "FlexAttention"],
             swiftSettings: swiftSettings),
+        .target(name: "PaperBench", dependencies: ["Engine", "Llama", "FlexAttention", "PagedKVCache", "Tokenizers", "Sampling", "Kernels", "CKernels"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "pagedflex",
-            dependencies: ["Engine", "Kernels", "FlexAttention", "PagedKVCache", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Engine", "Kernels", "FlexAttention", "PagedKVCache", "PaperBench", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings),
 
         // Shared test helpers: a GGUF writer for tiny hermetic models, the naive reference
         // attention and forward pass, comparison helpers, the location of the real model.
         .target(
-            name: "TestSupport", dependencies: ["GGUF", "Kernels", "PagedKVCache", "Llama", "FlexAttention"],
+            name: "TestSupport", dependencies: ["GGUF", "Kernels", "PagedKVCache", "Llama", "FlexAttention", "Tokenizers"],
             path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF", "TestSupport"], swiftSettings: swiftSettings),
@@ -58,6 +59,7 @@ let package = Package(
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "PagedKVCache"], swiftSettings: swiftSettings),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport", "Sampling", "PagedKVCache"], swiftSettings: swiftSettings),
         .testTarget(name: "LlamaTests", dependencies: ["Llama", "Engine", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "PaperBenchTests", dependencies: ["PaperBench", "Engine", "TestSupport"], swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -9,6 +9,15 @@
 /// 1 when the CPU running this process has AVX2, FMA and F16C.
 int pf_cpu_has_avx2_fma(void);
 
+/// 1 when the module that imports this header was compiled for x86-64-v3 (AVX2, FMA and F16C
+/// enabled at compile time, as `-Xcc -march=x86-64-v3` does), else 0: lets a Swift program say
+/// which build it is, since Swift has no conditional for target features.
+#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+#define PF_BUILT_FOR_X86_64_V3 1
+#else
+#define PF_BUILT_FOR_X86_64_V3 0
+#endif
+
 /// Weight encodings, as Kernels.WeightType numbers them.
 enum { PF_WEIGHT_F32 = 0, PF_WEIGHT_F16 = 1, PF_WEIGHT_BF16 = 2, PF_WEIGHT_Q8_0 = 3, PF_WEIGHT_Q4_0 = 4, PF_WEIGHT_Q4_1 = 5 };
 
