@@ -47,6 +47,7 @@ public final class Engine: @unchecked Sendable {
     private var samples: [SequenceID: SampleState] = [:]
     private var nextSequenceID: UInt64 = 1
     private var generatedTokenCount = 0
+    private var peakKV = (bytes: 0, minimum: 0)
     private var busyTime: Double = 0
 
     final class RequestState {
@@ -94,8 +95,8 @@ public final class Engine: @unchecked Sendable {
         publishedUsage = Mutex(EngineUsage(
             runningSequences: 0, waitingSequences: 0, kvMode: configuration.kvMode.rawValue, tokensPerPage: tokensPerPage,
             pageCount: pageCount, usedPageCount: 0, kvBytesInUse: 0, kvMinimumBytes: 0, kvWasteBytes: 0, kvWastePercent: 0,
-            prefixCacheHits: 0, prefixCacheMisses: 0, prefixCacheHitPercent: 0, preemptions: 0, generatedTokens: 0,
-            tokensPerSecond: 0))
+            prefixCacheHits: 0, prefixCacheMisses: 0, prefixCacheHitPercent: 0, preemptions: 0,
+            peakKVBytesInUse: 0, peakKVMinimumBytes: 0, generatedTokens: 0, tokensPerSecond: 0))
         // The loop holds the engine until `shutdown()` ends it, so the engine cannot be freed
         // under its own thread.
         let thread = Thread { self.loop() }
@@ -255,6 +256,9 @@ public final class Engine: @unchecked Sendable {
             store.base = nil
         }
         scheduler.complete(batch)
+        // Publish before streaming this step's tokens, so a consumer that reads the usage when
+        // a token arrives sees the step that produced it (its sequence still holding its pages).
+        publishUsage()
 
         let vocab = bundle.model.configuration.vocabularySize
         var row = 0
@@ -376,6 +380,7 @@ public final class Engine: @unchecked Sendable {
 
     private func publishUsage() {
         let u = scheduler.cache.usage
+        if (u.bytesInUse, u.minimumBytes) > (peakKV.bytes, peakKV.minimum) { peakKV = (u.bytesInUse, u.minimumBytes) }
         let snapshot = EngineUsage(
             runningSequences: scheduler.running.count, waitingSequences: scheduler.waiting.count,
             kvMode: configuration.kvMode.rawValue, tokensPerPage: pageLayout.tokensPerPage, pageCount: u.pageCount,
@@ -383,7 +388,7 @@ public final class Engine: @unchecked Sendable {
             kvWasteBytes: u.wasteBytes, kvWastePercent: u.wastePercent,
             prefixCacheHits: u.prefixCacheHitPageCount, prefixCacheMisses: u.prefixCacheMissPageCount,
             prefixCacheHitPercent: u.prefixCacheHitPercent, preemptions: scheduler.preemptionCount,
-            generatedTokens: generatedTokenCount, tokensPerSecond: busyTime > 0 ? Double(generatedTokenCount) / busyTime : 0)
+            peakKVBytesInUse: peakKV.bytes, peakKVMinimumBytes: peakKV.minimum, generatedTokens: generatedTokenCount, tokensPerSecond: busyTime > 0 ? Double(generatedTokenCount) / busyTime : 0)
         publishedUsage.withLock { $0 = snapshot }
     }
 }

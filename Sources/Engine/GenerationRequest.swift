@@ -68,6 +68,11 @@ public struct EngineUsage: Sendable, Hashable, Codable, CustomStringConvertible 
     public var prefixCacheMisses: Int
     public var prefixCacheHitPercent: Double
     public var preemptions: Int
+    /// The fullest moment since the engine started: the most KV bytes in use at the end of a
+    /// step, and the theoretical minimum at that moment (a reader polling `usage()` may miss a
+    /// short run; the high-water mark does not).
+    public var peakKVBytesInUse: Int
+    public var peakKVMinimumBytes: Int
     public var generatedTokens: Int
     public var tokensPerSecond: Double
 

@@ -15,11 +15,13 @@ public struct UsageSample: Sendable, Hashable, Codable {
 }
 
 extension UsageSample {
-    /// The engine's latest published usage and the resident memory, now.
+    /// The engine's latest published usage and the resident memory, now. The KV figures are the
+    /// engine's high-water mark (each run has an engine of its own), so a run shorter than the
+    /// reader's reaction time is still seen at its fullest.
     init(_ engine: Engine, since start: Double) {
         let u = engine.usage()
         self.init(
-            time: monotonicSeconds() - start, kvBytesInUse: u.kvBytesInUse, kvMinimumBytes: u.kvMinimumBytes,
+            time: monotonicSeconds() - start, kvBytesInUse: u.peakKVBytesInUse, kvMinimumBytes: u.peakKVMinimumBytes,
             runningSequences: u.runningSequences, waitingSequences: u.waitingSequences,
             residentBytes: ProcessMemory.residentBytes() ?? 0)
     }
