@@ -16,6 +16,7 @@ let package = Package(
     products: [
         .executable(name: "pagedflex", targets: ["pagedflex"]),
         .library(name: "PagedFlex", targets: ["Engine"]),
+        .library(name: "PagedKVCache", targets: ["PagedKVCache"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -31,15 +32,21 @@ let package = Package(
         .target(name: "Tokenizers", swiftSettings: swiftSettings),
         .target(name: "Sampling", swiftSettings: swiftSettings),
         .target(name: "Llama", dependencies: ["Kernels", "GGUF", "FlexAttention", "PagedKVCache"], swiftSettings: swiftSettings),
-        .target(name: "Engine", dependencies: ["Llama", "Tokenizers", "Sampling", "GGUF", "PagedKVCache"], swiftSettings: swiftSettings),
+        .target(name: "Scheduler", dependencies: ["PagedKVCache"], swiftSettings: swiftSettings),
+        .target(
+            name: "Engine", dependencies: ["Llama", "Tokenizers", "Sampling", "GGUF", "PagedKVCache", "Scheduler", "FlexAttention"],
+            swiftSettings: swiftSettings),
+        .target(name: "PaperBench", dependencies: ["Engine", "Llama", "FlexAttention", "PagedKVCache", "Tokenizers", "Sampling", "Kernels", "CKernels"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "pagedflex",
-            dependencies: ["Engine", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Engine", "Kernels", "FlexAttention", "PagedKVCache", "PaperBench", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings),
 
         // Shared test helpers: a GGUF writer for tiny hermetic models, the naive reference
         // attention and forward pass, comparison helpers, the location of the real model.
-        .target(name: "TestSupport", dependencies: ["GGUF", "Kernels", "PagedKVCache", "FlexAttention"], path: "Tests/TestSupport", swiftSettings: swiftSettings),
+        .target(
+            name: "TestSupport", dependencies: ["GGUF", "Kernels", "PagedKVCache", "Llama", "FlexAttention", "Tokenizers"],
+            path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Engine", "GGUF", "TestSupport"], swiftSettings: swiftSettings),
@@ -49,7 +56,10 @@ let package = Package(
             dependencies: ["PagedKVCache", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: swiftSettings),
         .testTarget(name: "FlexAttentionTests", dependencies: ["FlexAttention", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "PagedKVCache"], swiftSettings: swiftSettings),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport", "Sampling", "PagedKVCache"], swiftSettings: swiftSettings),
         .testTarget(name: "LlamaTests", dependencies: ["Llama", "Engine", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "PaperBenchTests", dependencies: ["PaperBench", "Engine", "TestSupport"], swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -13,12 +13,20 @@ import Darwin
 /// one atomic counter, and the calling thread works too (so a pool of `n` threads starts `n - 1`
 /// workers). Idle workers spin for a short while after a loop (a decode step issues hundreds of
 /// loops back to back, and waking a sleeping thread costs tens of microseconds) and then block on
-/// a condition variable, so an oversubscribed machine is not burned by spinning threads.
+/// a condition variable, so an idle engine burns no CPU.
+///
+/// Built not to collapse on an oversubscribed machine: a worker joins a loop only while the loop
+/// is open, and the caller closes it as soon as it has run out of indices, so a worker that was
+/// descheduled and wakes late simply skips the loop instead of making the caller wait for it; the
+/// caller waits only for workers that actually took indices, spinning briefly and then yielding
+/// its core to them.
 ///
 /// One loop runs at a time; a `parallelFor` issued while another is running (from another
-/// thread, or nested inside a body) runs serially on the caller. Safe: all shared state is
-/// atomics or guarded by the mutex.
+/// thread, or nested inside a body) runs serially on the caller.
 public final class ThreadPool: @unchecked Sendable {
+    // @unchecked: the job fields are written under `mutex` before `generation` is bumped and read
+    // under `mutex` by workers; everything else shared is atomic.
+
     /// A pool with one thread per core (honouring `PAGEDFLEX_THREADS` when set).
     public static let shared: ThreadPool = {
         let env = getenv("PAGEDFLEX_THREADS").flatMap { Int(String(cString: $0)) }
@@ -30,21 +38,25 @@ public final class ThreadPool: @unchecked Sendable {
 
     private typealias Body = (Int) -> Void
 
-    // Job state. `generation` is bumped (under `mutex`) to publish a new job.
+    /// Bumped (under `mutex`) to publish a new loop.
     private let generation = Atomic<UInt64>(0)
     private let nextIndex = Atomic<Int>(0)
-    private let pendingWorkers = Atomic<Int>(0)
+    /// The workers inside the current loop, plus `closedBit` once the caller closed it.
+    private let membership = Atomic<Int>(0)
+    private static let closedBit = 1 << 40
     private let busy = Atomic<Bool>(false)
     private var jobCount = 0
-    private var jobBody: UnsafeRawPointer?  // points at a `Body` that outlives the job
+    private var jobBody: UnsafeRawPointer?  // points at a `Body` alive until the loop ends
     private var shuttingDown = false
 
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let wake: UnsafeMutablePointer<pthread_cond_t>
     private var threads: [pthread_t] = []
 
-    /// Spin iterations before a worker blocks (about 50-100 µs).
-    private let spinLimit = 20_000
+    /// Spin iterations before an idle worker blocks (tens of microseconds).
+    private let spinLimit = 10_000
+    /// Spin iterations before a caller waiting for workers starts yielding its core.
+    private let callerSpinLimit = 2_000
 
     public init(threadCount: Int) {
         self.threadCount = max(1, threadCount)
@@ -52,6 +64,7 @@ public final class ThreadPool: @unchecked Sendable {
         wake = .allocate(capacity: 1)
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(wake, nil)
+        membership.store(Self.closedBit, ordering: .relaxed)
         for _ in 1..<self.threadCount {
             let context = Unmanaged.passUnretained(self).toOpaque()
             var thread = pthread_t()
@@ -78,8 +91,8 @@ public final class ThreadPool: @unchecked Sendable {
         wake.deallocate()
     }
 
-    /// Runs `body(i)` for each `i` in `0..<count` on all threads of the pool, the caller included,
-    /// and returns when every call has returned.
+    /// Runs `body(i)` for each `i` in `0..<count` on the threads of the pool, the caller
+    /// included, and returns when every call has returned.
     public func parallelFor(_ count: Int, _ body: (Int) -> Void) {
         if count <= 0 { return }
         if count == 1 || threadCount == 1
@@ -95,14 +108,24 @@ public final class ThreadPool: @unchecked Sendable {
                 jobBody = UnsafeRawPointer(pointer)
                 jobCount = count
                 nextIndex.store(0, ordering: .relaxed)
-                pendingWorkers.store(threads.count, ordering: .relaxed)
+                membership.store(0, ordering: .relaxed)
                 _ = generation.add(1, ordering: .sequentiallyConsistent)
                 pthread_cond_broadcast(wake)
                 pthread_mutex_unlock(mutex)
 
                 runShare(pointer.pointee, count: count)
-                // Wait for the workers to leave the job before the body goes out of scope.
-                while pendingWorkers.load(ordering: .acquiring) > 0 { spinPause() }
+                // No index is left: close the loop to latecomers, then wait for the workers in it.
+                var inside = membership.bitwiseOr(Self.closedBit, ordering: .acquiringAndReleasing).oldValue
+                var spins = 0
+                while inside & ~Self.closedBit > 0 {
+                    if spins < callerSpinLimit {
+                        spinPause()
+                        spins += 1
+                    } else {
+                        sched_yield()
+                    }
+                    inside = membership.load(ordering: .acquiring)
+                }
             }
         }
         busy.store(false, ordering: .releasing)
@@ -131,6 +154,12 @@ public final class ThreadPool: @unchecked Sendable {
         }
     }
 
+    /// Runs a share of the loop; any copy of the body it makes is released when it returns.
+    @inline(never)
+    private func runJob(_ job: UnsafePointer<Body>, count: Int) {
+        runShare(job.pointee, count: count)
+    }
+
     private func workerLoop() {
         var seen: UInt64 = 0
         while true {
@@ -148,11 +177,25 @@ public final class ThreadPool: @unchecked Sendable {
                 return
             }
             seen = generation.load(ordering: .acquiring)
-            let body = jobBody!.assumingMemoryBound(to: Body.self).pointee
+            // Join only an open loop. Holding the mutex, no new loop can be published meanwhile.
+            var joined = false
+            var state = membership.load(ordering: .acquiring)
+            while state & Self.closedBit == 0 {
+                let (exchanged, current) = membership.compareExchange(
+                    expected: state, desired: state + 1, ordering: .acquiringAndReleasing)
+                if exchanged {
+                    joined = true
+                    break
+                }
+                state = current
+            }
+            let job = jobBody?.assumingMemoryBound(to: Body.self)
             let count = jobCount
             pthread_mutex_unlock(mutex)
-            runShare(body, count: count)
-            _ = pendingWorkers.subtract(1, ordering: .releasing)
+            guard joined, let job else { continue }
+            runJob(job, count: count)
+            // Only now, with every reference to the body released, may the caller return.
+            _ = membership.subtract(1, ordering: .releasing)
         }
     }
 }

@@ -32,9 +32,14 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
         return result
     }
 
+    /// One float drawn uniformly from `range`.
+    public mutating func nextFloat(in range: ClosedRange<Float>) -> Float {
+        Float.random(in: range, using: &self)
+    }
+
     /// `count` floats drawn uniformly from `range`.
     public mutating func floats(_ count: Int, in range: ClosedRange<Float> = -1...1) -> [Float] {
-        (0..<count).map { _ in Float.random(in: range, using: &self) }
+        (0..<count).map { _ in nextFloat(in: range) }
     }
 
     private func rotateLeft(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }

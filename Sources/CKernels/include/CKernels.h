@@ -9,6 +9,39 @@
 /// 1 when the CPU running this process has AVX2, FMA and F16C.
 int pf_cpu_has_avx2_fma(void);
 
+/// 1 when the module that imports this header was compiled for x86-64-v3 (AVX2, FMA and F16C
+/// enabled at compile time, as `-Xcc -march=x86-64-v3` does), else 0: lets a Swift program say
+/// which build it is, since Swift has no conditional for target features.
+#if defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+#define PF_BUILT_FOR_X86_64_V3 1
+#else
+#define PF_BUILT_FOR_X86_64_V3 0
+#endif
+
+/// Weight encodings, as Kernels.WeightType numbers them.
+enum { PF_WEIGHT_F32 = 0, PF_WEIGHT_F16 = 1, PF_WEIGHT_BF16 = 2, PF_WEIGHT_Q8_0 = 3, PF_WEIGHT_Q4_0 = 4, PF_WEIGHT_Q4_1 = 5 };
+
+/// Y[t][r] = W[r] · X[t] for rows r0 ..< r1 of W and tokens t < ntok: `weights` holds rows of
+/// `blocks` 32-element blocks of `type` (`row_bytes` each), X is ntok × (32·blocks) floats, Y has
+/// row stride `ys`, and `sums[t*blocks + k]` is the sum of block k of X[t] (read only by
+/// Q4_0/Q4_1). Up to four tokens share each decoded block; the arithmetic of every (row, token)
+/// pair is the same whatever ntok is. AVX2/FMA/F16C: call only when pf_cpu_has_avx2_fma() is 1.
+/// Returns 0 (doing nothing) when built for another architecture.
+int pf_matmul_rows(int type, const void *weights, size_t row_bytes, int blocks, int r0, int r1,
+                   const float *x, int ntok, const float *sums, float *y, size_t ys);
+
+/// A block of 32 activations quantized to 8 bits: x ≈ d·q, and s = d·Σq.
+typedef struct { float d; float s; int8_t q[32]; } pf_q8_block;
+
+/// Quantizes `blocks` blocks of 32 floats (round to nearest, scale = max|x| / 127). Portable C.
+void pf_quantize_q8(const float *x, int blocks, pf_q8_block *out);
+
+/// As pf_matmul_rows, with activations quantized by pf_quantize_q8 (`x` holds ntok × blocks
+/// blocks) and integer dot products per block; for Q4_0, Q4_1 and Q8_0 weights only. Returns 0
+/// (doing nothing) for other types or architectures. AVX2: call only when pf_cpu_has_avx2_fma().
+int pf_matmul_rows_q8(int type, const void *weights, size_t row_bytes, int blocks, int r0, int r1,
+                      const pf_q8_block *x, int ntok, float *y, size_t ys);
+
 /// The `pause` hint for spin-wait loops.
 static inline void pf_cpu_pause(void) {
 #if defined(__x86_64__) || defined(__i386__)

@@ -1,0 +1,182 @@
+// Dot products of encoded weight rows with fp32 activation rows, AVX2/FMA/F16C.
+//
+// Per 32-element block: p = q0*x0 + q1*x1 + q2*x2 + q3*x3 (8 lanes, fused multiply-adds in this
+// order), acc = scale*p + acc (or acc += p for unscaled types), off += offset * sum(x of block);
+// y = hsum(acc) + off. The 1-token and 4-token variants do exactly these operations for every
+// (row, token) pair, so a token's result does not depend on how many tokens share the call.
+#include "CKernels.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define PF_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+typedef struct { __m256 q0, q1, q2, q3; float scale, offset; } pf_block;
+
+PF_AVX2 static inline float pf_half(const uint8_t *p) {
+    uint16_t h; __builtin_memcpy(&h, p, 2);
+    return _cvtsh_ss(h);
+}
+
+PF_AVX2 static inline __m256 pf_u8x8(__m128i v) { return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(v)); }
+PF_AVX2 static inline __m256 pf_i8x8(__m128i v) { return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(v)); }
+
+PF_AVX2 static inline void pf_nibbles(const uint8_t *q, pf_block *b) {
+    __m128i raw = _mm_loadu_si128((const __m128i *)q);
+    __m128i mask = _mm_set1_epi8(0x0F);
+    __m128i lo = _mm_and_si128(raw, mask);
+    __m128i hi = _mm_and_si128(_mm_srli_epi16(raw, 4), mask);
+    b->q0 = pf_u8x8(lo);
+    b->q1 = pf_u8x8(_mm_srli_si128(lo, 8));
+    b->q2 = pf_u8x8(hi);
+    b->q3 = pf_u8x8(_mm_srli_si128(hi, 8));
+}
+
+PF_AVX2 static inline void pf_decode_q4_1(const uint8_t *p, pf_block *b) {
+    b->scale = pf_half(p); b->offset = pf_half(p + 2); pf_nibbles(p + 4, b);
+}
+PF_AVX2 static inline void pf_decode_q4_0(const uint8_t *p, pf_block *b) {
+    b->scale = pf_half(p); b->offset = -8.0f * b->scale; pf_nibbles(p + 2, b);
+}
+PF_AVX2 static inline void pf_decode_q8_0(const uint8_t *p, pf_block *b) {
+    b->scale = pf_half(p); b->offset = 0;
+    __m128i lo = _mm_loadu_si128((const __m128i *)(p + 2));
+    __m128i hi = _mm_loadu_si128((const __m128i *)(p + 18));
+    b->q0 = pf_i8x8(lo); b->q1 = pf_i8x8(_mm_srli_si128(lo, 8));
+    b->q2 = pf_i8x8(hi); b->q3 = pf_i8x8(_mm_srli_si128(hi, 8));
+}
+PF_AVX2 static inline void pf_decode_f32(const uint8_t *p, pf_block *b) {
+    const float *f = (const float *)p;
+    b->scale = 1; b->offset = 0;
+    b->q0 = _mm256_loadu_ps(f); b->q1 = _mm256_loadu_ps(f + 8);
+    b->q2 = _mm256_loadu_ps(f + 16); b->q3 = _mm256_loadu_ps(f + 24);
+}
+PF_AVX2 static inline void pf_decode_f16(const uint8_t *p, pf_block *b) {
+    b->scale = 1; b->offset = 0;
+    b->q0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
+    b->q1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p + 16)));
+    b->q2 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p + 32)));
+    b->q3 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p + 48)));
+}
+PF_AVX2 static inline __m256 pf_bf16x8(const uint8_t *p) {
+    __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
+}
+PF_AVX2 static inline void pf_decode_bf16(const uint8_t *p, pf_block *b) {
+    b->scale = 1; b->offset = 0;
+    b->q0 = pf_bf16x8(p); b->q1 = pf_bf16x8(p + 16); b->q2 = pf_bf16x8(p + 32); b->q3 = pf_bf16x8(p + 48);
+}
+
+PF_AVX2 static inline __m256 pf_partial(const pf_block *b, const float *x) {
+    __m256 p = _mm256_mul_ps(b->q0, _mm256_loadu_ps(x));
+    p = _mm256_fmadd_ps(b->q1, _mm256_loadu_ps(x + 8), p);
+    p = _mm256_fmadd_ps(b->q2, _mm256_loadu_ps(x + 16), p);
+    p = _mm256_fmadd_ps(b->q3, _mm256_loadu_ps(x + 24), p);
+    return p;
+}
+
+// The same pairwise order as the Swift fallback's horizontalSum.
+PF_AVX2 static inline float pf_hsum(__m256 v) {
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    __m128 q = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    return _mm_cvtss_f32(q) + _mm_cvtss_f32(_mm_shuffle_ps(q, q, 1));
+}
+
+#define PF_ACC(acc, p, b, scaled) \
+    acc = (scaled) ? _mm256_fmadd_ps(_mm256_set1_ps((b).scale), (p), acc) : _mm256_add_ps(acc, (p))
+
+#define PF_DEFINE_DOT(NAME, DECODE, BYTES, SCALED, OFFSET)                                              \
+PF_AVX2 static inline void NAME##_avx2(const uint8_t *row, int blocks, const float *x, size_t xs,              \
+                                const float *sums, size_t ss, int ntok, float *y, size_t ys) {          \
+    if (ntok == 4) {                                                                                    \
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                                     \
+        float o0 = 0, o1 = 0, o2 = 0, o3 = 0;                                                           \
+        for (int k = 0; k < blocks; k++) {                                                              \
+            pf_block b; DECODE(row + (size_t)k * BYTES, &b);                                            \
+            const float *xb = x + (size_t)k * 32;                                                       \
+            __m256 p0 = pf_partial(&b, xb), p1 = pf_partial(&b, xb + xs);                                \
+            __m256 p2 = pf_partial(&b, xb + 2 * xs), p3 = pf_partial(&b, xb + 3 * xs);                   \
+            PF_ACC(a0, p0, b, SCALED); PF_ACC(a1, p1, b, SCALED);                                       \
+            PF_ACC(a2, p2, b, SCALED); PF_ACC(a3, p3, b, SCALED);                                       \
+            if (OFFSET) {                                                                               \
+                o0 = __builtin_fmaf(b.offset, sums[k], o0);                                             \
+                o1 = __builtin_fmaf(b.offset, sums[k + ss], o1);                                        \
+                o2 = __builtin_fmaf(b.offset, sums[k + 2 * ss], o2);                                    \
+                o3 = __builtin_fmaf(b.offset, sums[k + 3 * ss], o3);                                    \
+            }                                                                                           \
+        }                                                                                               \
+        y[0] = pf_hsum(a0) + o0; y[ys] = pf_hsum(a1) + o1;                                              \
+        y[2 * ys] = pf_hsum(a2) + o2; y[3 * ys] = pf_hsum(a3) + o3;                                     \
+        return;                                                                                         \
+    }                                                                                                   \
+    for (int t = 0; t < ntok; t++) {                                                                    \
+        __m256 a = _mm256_setzero_ps(); float o = 0;                                                    \
+        const float *xt = x + (size_t)t * xs; const float *st = sums + (size_t)t * ss;                  \
+        for (int k = 0; k < blocks; k++) {                                                              \
+            pf_block b; DECODE(row + (size_t)k * BYTES, &b);                                            \
+            __m256 p = pf_partial(&b, xt + (size_t)k * 32);                                             \
+            PF_ACC(a, p, b, SCALED);                                                                    \
+            if (OFFSET) o = __builtin_fmaf(b.offset, st[k], o);                                         \
+        }                                                                                               \
+        y[(size_t)t * ys] = pf_hsum(a) + o;                                                             \
+    }                                                                                                   \
+}
+
+PF_DEFINE_DOT(pf_dot_f32, pf_decode_f32, 128, 0, 0)
+PF_DEFINE_DOT(pf_dot_f16, pf_decode_f16, 64, 0, 0)
+PF_DEFINE_DOT(pf_dot_bf16, pf_decode_bf16, 64, 0, 0)
+PF_DEFINE_DOT(pf_dot_q8_0, pf_decode_q8_0, 34, 1, 0)
+PF_DEFINE_DOT(pf_dot_q4_0, pf_decode_q4_0, 18, 1, 1)
+PF_DEFINE_DOT(pf_dot_q4_1, pf_decode_q4_1, 20, 1, 1)
+
+#define PF_DEFINE_ROWS(NAME)                                                                           \
+PF_AVX2 static void NAME##_rows(const uint8_t *w, size_t row_bytes, int blocks, int r0, int r1,          \
+                                const float *x, int ntok, const float *sums, float *y, size_t ys) {     \
+    const size_t k = (size_t)blocks * 32;                                                               \
+    for (int t0 = 0; t0 < ntok; t0 += PF_TOKEN_BLOCK) {                                                 \
+        int t1 = t0 + PF_TOKEN_BLOCK < ntok ? t0 + PF_TOKEN_BLOCK : ntok;                               \
+        for (int r = r0; r < r1; r++) {                                                                 \
+            const uint8_t *row = w + (size_t)r * row_bytes;                                             \
+            int t = t0;                                                                                 \
+            for (; t + 4 <= t1; t += 4)                                                                 \
+                NAME##_avx2(row, blocks, x + t * k, k, sums + (size_t)t * blocks, blocks, 4,            \
+                            y + (size_t)t * ys + r, ys);                                                \
+            if (t < t1)                                                                                 \
+                NAME##_avx2(row, blocks, x + t * k, k, sums + (size_t)t * blocks, blocks, t1 - t,       \
+                            y + (size_t)t * ys + r, ys);                                                \
+        }                                                                                               \
+    }                                                                                                   \
+}
+
+// Tokens of X kept hot in cache while the rows of a range pass over them.
+#define PF_TOKEN_BLOCK 64
+
+PF_DEFINE_ROWS(pf_dot_f32)
+PF_DEFINE_ROWS(pf_dot_f16)
+PF_DEFINE_ROWS(pf_dot_bf16)
+PF_DEFINE_ROWS(pf_dot_q8_0)
+PF_DEFINE_ROWS(pf_dot_q4_0)
+PF_DEFINE_ROWS(pf_dot_q4_1)
+
+int pf_matmul_rows(int type, const void *weights, size_t row_bytes, int blocks, int r0, int r1,
+                   const float *x, int ntok, const float *sums, float *y, size_t ys) {
+    const uint8_t *w = (const uint8_t *)weights;
+    switch (type) {
+    case PF_WEIGHT_F32: pf_dot_f32_rows(w, row_bytes, blocks, r0, r1, x, ntok, sums, y, ys); return 1;
+    case PF_WEIGHT_F16: pf_dot_f16_rows(w, row_bytes, blocks, r0, r1, x, ntok, sums, y, ys); return 1;
+    case PF_WEIGHT_BF16: pf_dot_bf16_rows(w, row_bytes, blocks, r0, r1, x, ntok, sums, y, ys); return 1;
+    case PF_WEIGHT_Q8_0: pf_dot_q8_0_rows(w, row_bytes, blocks, r0, r1, x, ntok, sums, y, ys); return 1;
+    case PF_WEIGHT_Q4_0: pf_dot_q4_0_rows(w, row_bytes, blocks, r0, r1, x, ntok, sums, y, ys); return 1;
+    case PF_WEIGHT_Q4_1: pf_dot_q4_1_rows(w, row_bytes, blocks, r0, r1, x, ntok, sums, y, ys); return 1;
+    default: return 0;
+    }
+}
+
+#else
+int pf_matmul_rows(int type, const void *weights, size_t row_bytes, int blocks, int r0, int r1,
+                   const float *x, int ntok, const float *sums, float *y, size_t ys) {
+    (void)type; (void)weights; (void)row_bytes; (void)blocks; (void)r0; (void)r1; (void)x; (void)ntok;
+    (void)sums; (void)y; (void)ys;
+    return 0;
+}
+#endif

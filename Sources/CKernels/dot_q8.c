@@ -1,0 +1,135 @@
+// The 8-bit activation path (optional, --activations q8): activations are quantized per block of
+// 32 to int8 with one fp32 scale (and the scaled sum of the quants, for weight formats with an
+// offset), and each weight block's dot product is an exact integer sum (pmaddubsw/pmaddwd)
+// scaled once: dot = dw·dx·Σ qw·qx + offset_w·sx. This is llama.cpp's CPU scheme: faster, and
+// numerically different from fp32 (see shared/reference/README.md), so it is checked by
+// perplexity, not by logits. As in dot.c, the 1-token and 4-token variants do the same operations
+// for every (row, token) pair.
+#include "CKernels.h"
+#include <math.h>
+
+void pf_quantize_q8(const float *x, int blocks, pf_q8_block *out) {
+    for (int b = 0; b < blocks; b++) {
+        const float *v = x + (size_t)b * 32;
+        float amax = 0;
+        for (int j = 0; j < 32; j++) { float a = fabsf(v[j]); amax = a > amax ? a : amax; }
+        float d = amax / 127.0f;
+        float inv = d != 0 ? 1.0f / d : 0;
+        int sum = 0;
+        for (int j = 0; j < 32; j++) {
+            int q = (int)lrintf(v[j] * inv);
+            out[b].q[j] = (int8_t)q;
+            sum += q;
+        }
+        out[b].d = d;
+        out[b].s = d * (float)sum;
+    }
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define PF_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+PF_AVX2 static inline float pf_half8(const uint8_t *p) {
+    uint16_t h; __builtin_memcpy(&h, p, 2);
+    return _cvtsh_ss(h);
+}
+
+/// The 32 nibbles of a Q4 block as bytes in element order (low nibbles, then high nibbles).
+PF_AVX2 static inline __m256i pf_nibble_bytes(const uint8_t *q) {
+    __m128i raw = _mm_loadu_si128((const __m128i *)q);
+    __m128i mask = _mm_set1_epi8(0x0F);
+    return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(raw, 4), mask), _mm_and_si128(raw, mask));
+}
+
+/// Σ (unsigned w) · (signed x) over 32 bytes, as 8 int32 lanes converted to float.
+PF_AVX2 static inline __m256 pf_udot(__m256i w, __m256i x) {
+    __m256i pairs = _mm256_maddubs_epi16(w, x);
+    return _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
+}
+
+/// Σ (signed w) · (signed x): pmaddubsw wants one unsigned side, so move w's sign onto x.
+PF_AVX2 static inline __m256 pf_sdot(__m256i w, __m256i x) {
+    return pf_udot(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
+}
+
+PF_AVX2 static inline float pf_hsum8(__m256 v) {
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    __m128 q = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    return _mm_cvtss_f32(q) + _mm_cvtss_f32(_mm_shuffle_ps(q, q, 1));
+}
+
+typedef struct { __m256i w; float d, offset; int is_signed; } pf_wblock;
+
+PF_AVX2 static inline void pf_wdecode(int type, const uint8_t *p, pf_wblock *b) {
+    switch (type) {
+    case PF_WEIGHT_Q4_1: b->d = pf_half8(p); b->offset = pf_half8(p + 2); b->w = pf_nibble_bytes(p + 4); b->is_signed = 0; break;
+    case PF_WEIGHT_Q4_0: b->d = pf_half8(p); b->offset = -8.0f * b->d; b->w = pf_nibble_bytes(p + 2); b->is_signed = 0; break;
+    default: b->d = pf_half8(p); b->offset = 0; b->w = _mm256_loadu_si256((const __m256i *)(p + 2)); b->is_signed = 1; break;
+    }
+}
+
+#define PF_Q8_STEP(acc, off, b, xb)                                                                  \
+    do {                                                                                             \
+        __m256i xq = _mm256_loadu_si256((const __m256i *)(xb)->q);                                   \
+        __m256 dot = (b).is_signed ? pf_sdot((b).w, xq) : pf_udot((b).w, xq);                        \
+        acc = _mm256_fmadd_ps(_mm256_set1_ps((b).d * (xb)->d), dot, acc);                             \
+        off = __builtin_fmaf((b).offset, (xb)->s, off);                                              \
+    } while (0)
+
+PF_AVX2 static void pf_q8_rows(int type, const uint8_t *w, size_t row_bytes, size_t block_bytes, int blocks,
+                               int r0, int r1, const pf_q8_block *x, int ntok, float *y, size_t ys) {
+    for (int t0 = 0; t0 < ntok; t0 += 64) {
+        int t1 = t0 + 64 < ntok ? t0 + 64 : ntok;
+        for (int r = r0; r < r1; r++) {
+            const uint8_t *row = w + (size_t)r * row_bytes;
+            int t = t0;
+            for (; t + 4 <= t1; t += 4) {
+                const pf_q8_block *x0 = x + (size_t)t * blocks;
+                __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+                float o0 = 0, o1 = 0, o2 = 0, o3 = 0;
+                for (int k = 0; k < blocks; k++) {
+                    pf_wblock b; pf_wdecode(type, row + (size_t)k * block_bytes, &b);
+                    PF_Q8_STEP(a0, o0, b, x0 + k);
+                    PF_Q8_STEP(a1, o1, b, x0 + blocks + k);
+                    PF_Q8_STEP(a2, o2, b, x0 + 2 * blocks + k);
+                    PF_Q8_STEP(a3, o3, b, x0 + 3 * blocks + k);
+                }
+                float *yt = y + (size_t)t * ys + r;
+                yt[0] = pf_hsum8(a0) + o0; yt[ys] = pf_hsum8(a1) + o1;
+                yt[2 * ys] = pf_hsum8(a2) + o2; yt[3 * ys] = pf_hsum8(a3) + o3;
+            }
+            for (; t < t1; t++) {
+                const pf_q8_block *xt = x + (size_t)t * blocks;
+                __m256 a = _mm256_setzero_ps(); float o = 0;
+                for (int k = 0; k < blocks; k++) {
+                    pf_wblock b; pf_wdecode(type, row + (size_t)k * block_bytes, &b);
+                    PF_Q8_STEP(a, o, b, xt + k);
+                }
+                y[(size_t)t * ys + r] = pf_hsum8(a) + o;
+            }
+        }
+    }
+}
+
+int pf_matmul_rows_q8(int type, const void *weights, size_t row_bytes, int blocks, int r0, int r1,
+                      const pf_q8_block *x, int ntok, float *y, size_t ys) {
+    size_t block_bytes;
+    switch (type) {
+    case PF_WEIGHT_Q4_1: block_bytes = 20; break;
+    case PF_WEIGHT_Q4_0: block_bytes = 18; break;
+    case PF_WEIGHT_Q8_0: block_bytes = 34; break;
+    default: return 0;
+    }
+    pf_q8_rows(type, (const uint8_t *)weights, row_bytes, block_bytes, blocks, r0, r1, x, ntok, y, ys);
+    return 1;
+}
+
+#else
+int pf_matmul_rows_q8(int type, const void *weights, size_t row_bytes, int blocks, int r0, int r1,
+                      const pf_q8_block *x, int ntok, float *y, size_t ys) {
+    (void)type; (void)weights; (void)row_bytes; (void)blocks; (void)r0; (void)r1; (void)x; (void)ntok; (void)y; (void)ys;
+    return 0;
+}
+#endif

@@ -1,0 +1,66 @@
+import Foundation
+import Kernels
+import PagedKVCache
+
+/// Where keys and values live between steps: the one flag that switches the model between the
+/// paged cache, the contiguous baseline and no cache at all. The model code is the same in all.
+public enum KVMode: String, Sendable, Hashable, CaseIterable, Codable {
+    /// Fixed-size pages on demand, shared between sequences with a common prefix.
+    case paged
+    /// One buffer per sequence sized to the whole context, reserved when it is admitted (the
+    /// baseline the paper compares against): the paged layout with one page per sequence.
+    case contiguous
+    /// No cache: every step recomputes each sequence from its first token.
+    case none
+}
+
+/// The KV budget: a byte count or a token count.
+public enum KVMemory: Sendable, Hashable {
+    case bytes(Int)
+    case tokens(Int)
+
+    /// Parses `"512MiB"`, `"2GB"`, `"65536"` (bytes), or `"32768tokens"` / `"32k tokens"`.
+    public init?(parsing text: String) {
+        let t = text.lowercased().replacingOccurrences(of: " ", with: "")
+        func number(_ s: Substring) -> Double? {
+            if s.hasSuffix("k") { return Double(s.dropLast()).map { $0 * 1024 } }
+            return Double(s)
+        }
+        if t.hasSuffix("tokens") || t.hasSuffix("tok") {
+            let digits = t.hasSuffix("tokens") ? t.dropLast(6) : t.dropLast(3)
+            guard let n = number(digits), n >= 1 else { return nil }
+            self = .tokens(Int(n))
+            return
+        }
+        let units: [(String, Double)] = [
+            ("gib", 1_073_741_824), ("mib", 1_048_576), ("kib", 1024), ("gb", 1e9), ("mb", 1e6), ("kb", 1e3),
+            ("g", 1_073_741_824), ("m", 1_048_576), ("b", 1),
+        ]
+        for (suffix, scale) in units where t.hasSuffix(suffix) {
+            guard let n = Double(t.dropLast(suffix.count)), n > 0 else { return nil }
+            self = .bytes(Int(n * scale))
+            return
+        }
+        guard let n = Int(t), n > 0 else { return nil }
+        self = .bytes(n)
+    }
+}
+
+/// How an ``Engine`` runs.
+public struct EngineConfiguration: Sendable, Hashable {
+    public var kvMode: KVMode = .paged
+    /// Tokens per page in paged mode (a power of two).
+    public var tokensPerPage = 16
+    public var kvElementType: KVElementType = .f32
+    /// The KV memory budget; the default holds 32,768 tokens.
+    public var kvMemory: KVMemory = .tokens(32768)
+    /// Tokens computed per step at most (decodes plus prompt chunks).
+    public var maxBatchTokens = 512
+    public var maxRunningSequences = 64
+    public var prefixCaching = true
+    /// fp32 activations (exact, the default) or 8-bit ones into the quantized matrix products
+    /// (faster; on a CPU without AVX2 the fp32 path runs either way).
+    public var activationPrecision: ActivationPrecision = .f32
+
+    public init() {}
+}

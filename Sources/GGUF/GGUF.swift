@@ -1,1 +1,0 @@
-// The GGUF target: see docs/ARCHITECTURE.md for its job.

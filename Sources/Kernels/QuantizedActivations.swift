@@ -1,0 +1,65 @@
+import CKernels
+
+/// Which precision the activations entering a matrix product have.
+public enum ActivationPrecision: String, Sendable, Hashable, CaseIterable, Codable {
+    /// fp32 activations against the decoded weights: matches the float64 reference to 1e-3.
+    case f32
+    /// Activations rounded to 8 bits per block of 32 and integer dot products (llama.cpp's CPU
+    /// scheme): faster on quantized weights, numerically different (checked by perplexity).
+    case q8
+}
+
+/// A batch of activation rows quantized to 8 bits per block of 32, for ``Matmul/multiply(_:q8:tokenCount:y:yStride:pool:)``.
+/// Owns its buffer; reuse one per model state so steady-state steps allocate nothing.
+public final class Q8Activations {
+    public private(set) var tokenCount = 0
+    public private(set) var blocksPerRow = 0
+    private var capacity = 0
+    private var blocks: UnsafeMutablePointer<pf_q8_block>?
+
+    public init() {}
+
+    deinit { blocks?.deallocate() }
+
+    /// Quantizes `tokenCount` rows of `columnCount` floats (a multiple of 32).
+    public func quantize(_ x: UnsafePointer<Float>, tokenCount: Int, columnCount: Int, pool: ThreadPool = .shared) {
+        let perRow = columnCount / 32
+        let need = tokenCount * perRow
+        if need > capacity {
+            blocks?.deallocate()
+            capacity = max(need, 2 * capacity)
+            blocks = .allocate(capacity: capacity)
+        }
+        self.tokenCount = tokenCount
+        blocksPerRow = perRow
+        let out = blocks!
+        pool.parallelRanges(tokenCount, chunks: tokenCount >= 16 ? pool.threadCount : 1) { rows in
+            for t in rows { pf_quantize_q8(x + t * columnCount, Int32(perRow), out + t * perRow) }
+        }
+    }
+
+    var pointer: UnsafePointer<pf_q8_block> { UnsafePointer(blocks!) }
+}
+
+extension Matmul {
+    /// Whether the 8-bit path can run `w`: quantized weights on a CPU with AVX2.
+    public static func supportsQ8(_ w: WeightMatrix) -> Bool {
+        usesAVX2 && (w.type == .q4_0 || w.type == .q4_1 || w.type == .q8_0)
+    }
+
+    /// `y = X Wᵀ` with X given as 8-bit activations (``supportsQ8(_:)`` must hold).
+    public static func multiply(
+        _ w: WeightMatrix, q8 x: Q8Activations, y: UnsafeMutablePointer<Float>, yStride: Int? = nil,
+        pool: ThreadPool = .shared
+    ) {
+        precondition(supportsQ8(w) && x.blocksPerRow == w.blocksPerRow, "the 8-bit path needs quantized weights of the same width")
+        let stride = yStride ?? w.rowCount
+        let xq = x.pointer
+        let tokens = x.tokenCount
+        pool.parallelRanges(w.rowCount, granularity: 4, chunks: pool.threadCount * 8) { rows in
+            _ = pf_matmul_rows_q8(
+                w.type.kernelCode, w.base, w.bytesPerRow, Int32(w.blocksPerRow), Int32(rows.lowerBound),
+                Int32(rows.upperBound), xq, Int32(tokens), y, stride)
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// The Llama target: see docs/ARCHITECTURE.md for its job.

@@ -1,0 +1,117 @@
+import GGUF
+
+/// Why a model could not be loaded as a llama model.
+public enum LlamaError: Error, Equatable, CustomStringConvertible {
+    case unsupportedArchitecture(String)
+    case invalidConfiguration(String)
+    case missingTensor(String)
+    case tensorShape(name: String, expected: [Int], found: [Int])
+    case unsupportedTensorType(name: String, type: String, expected: String)
+    case file(GGUFError)
+
+    public var description: String {
+        switch self {
+        case .unsupportedArchitecture(let a): "unsupported architecture '\(a)' (PagedFlex runs 'llama' models)"
+        case .invalidConfiguration(let why): "invalid llama configuration: \(why)"
+        case .missingTensor(let name): "the model has no tensor '\(name)'"
+        case .tensorShape(let name, let expected, let found):
+            "tensor '\(name)' has shape \(found), expected \(expected)"
+        case .unsupportedTensorType(let name, let type, let expected):
+            "tensor '\(name)' has type \(type), expected \(expected)"
+        case .file(let e): e.description
+        }
+    }
+}
+
+/// The hyper-parameters of a llama model, read from the `llama.*` metadata and validated.
+public struct LlamaConfiguration: Sendable, Equatable {
+    public var layerCount: Int
+    public var embeddingLength: Int
+    public var feedForwardLength: Int
+    public var headCount: Int
+    public var kvHeadCount: Int
+    public var headSize: Int
+    public var rmsEpsilon: Float
+    public var ropeBase: Double
+    public var ropeDimensions: Int
+    public var contextLength: Int
+    public var vocabularySize: Int
+
+    /// Query heads per KV head: query head `h` reads KV head `h / groupSize`.
+    public var groupSize: Int { headCount / kvHeadCount }
+    /// Width of one token's keys (or values): `kvHeadCount × headSize`.
+    public var kvDimension: Int { kvHeadCount * headSize }
+    /// Width of one token's queries: `headCount × headSize`.
+    public var queryDimension: Int { headCount * headSize }
+
+    public init(
+        layerCount: Int, embeddingLength: Int, feedForwardLength: Int, headCount: Int, kvHeadCount: Int,
+        headSize: Int? = nil, rmsEpsilon: Float = 1e-5, ropeBase: Double = 10000, ropeDimensions: Int? = nil,
+        contextLength: Int, vocabularySize: Int
+    ) throws(LlamaError) {
+        self.layerCount = layerCount
+        self.embeddingLength = embeddingLength
+        self.feedForwardLength = feedForwardLength
+        self.headCount = headCount
+        self.kvHeadCount = kvHeadCount
+        self.headSize = headSize ?? (headCount > 0 ? embeddingLength / headCount : 0)
+        self.rmsEpsilon = rmsEpsilon
+        self.ropeBase = ropeBase
+        self.ropeDimensions = ropeDimensions ?? self.headSize
+        self.contextLength = contextLength
+        self.vocabularySize = vocabularySize
+        try validate()
+    }
+
+    /// Reads `llama.*` from a GGUF file; the vocabulary size comes from `token_embd.weight`.
+    public init(gguf file: GGUFFile) throws(LlamaError) {
+        do {
+            let arch = try file.string("general.architecture")
+            guard arch == "llama" else { throw LlamaError.unsupportedArchitecture(arch) }
+            func optionalInt(_ key: String) throws(GGUFError) -> Int? {
+                file.metadata[key] == nil ? nil : try file.int(key)
+            }
+            let heads = try file.int("llama.attention.head_count")
+            guard let embedding = file.tensor(named: "token_embd.weight") else {
+                throw LlamaError.missingTensor("token_embd.weight")
+            }
+            try self.init(
+                layerCount: try file.int("llama.block_count"),
+                embeddingLength: try file.int("llama.embedding_length"),
+                feedForwardLength: try file.int("llama.feed_forward_length"),
+                headCount: heads,
+                kvHeadCount: try optionalInt("llama.attention.head_count_kv") ?? heads,
+                headSize: try optionalInt("llama.attention.key_length"),
+                rmsEpsilon: try file.float("llama.attention.layer_norm_rms_epsilon"),
+                ropeBase: file.metadata["llama.rope.freq_base"]?.double ?? 10000,
+                ropeDimensions: try optionalInt("llama.rope.dimension_count"),
+                contextLength: try file.int("llama.context_length"),
+                vocabularySize: embedding.rowCount)
+        } catch let error as LlamaError {
+            throw error
+        } catch let error as GGUFError {
+            throw .file(error)
+        } catch {
+            throw .invalidConfiguration("\(error)")
+        }
+    }
+
+    func validate() throws(LlamaError) {
+        func check(_ ok: Bool, _ why: @autoclosure () -> String) throws(LlamaError) {
+            if !ok { throw .invalidConfiguration(why()) }
+        }
+        try check(layerCount > 0, "block_count must be positive, got \(layerCount)")
+        try check(headCount > 0 && kvHeadCount > 0, "head counts must be positive (\(headCount), \(kvHeadCount))")
+        try check(headCount % kvHeadCount == 0, "head_count \(headCount) is not a multiple of head_count_kv \(kvHeadCount)")
+        try check(headSize > 0 && headSize % 8 == 0, "head size \(headSize) must be a positive multiple of 8")
+        try check(embeddingLength > 0 && embeddingLength % 32 == 0, "embedding_length \(embeddingLength) must be a positive multiple of 32")
+        try check(feedForwardLength > 0 && feedForwardLength % 32 == 0, "feed_forward_length \(feedForwardLength) must be a positive multiple of 32")
+        try check((headCount * headSize) % 32 == 0, "head_count × head size must be a multiple of 32")
+        try check(ropeDimensions > 0 && ropeDimensions % 2 == 0 && ropeDimensions <= headSize,
+                  "rope dimension_count \(ropeDimensions) must be even and at most the head size \(headSize)")
+        try check(rmsEpsilon > 0 && rmsEpsilon < 1, "layer_norm_rms_epsilon \(rmsEpsilon) is out of range")
+        try check(ropeBase > 1, "rope freq_base \(ropeBase) must exceed 1")
+        try check(contextLength > 0, "context_length must be positive, got \(contextLength)")
+        try check(vocabularySize > 0, "vocabulary is empty")
+    }
+}

@@ -1,0 +1,163 @@
+import GGUF
+import Kernels
+
+/// A llama decoder: configuration and weights, and the forward pass over a packed batch.
+public final class LlamaModel: Sendable {
+    public let configuration: LlamaConfiguration
+    public let weights: LlamaWeights
+    public let rope: RotaryEmbedding
+
+    public init(file: GGUFFile) throws(LlamaError) {
+        configuration = try LlamaConfiguration(gguf: file)
+        weights = try LlamaWeights(file: file, configuration: configuration)
+        rope = RotaryEmbedding(
+            headSize: configuration.headSize, rotaryDimensions: configuration.ropeDimensions,
+            base: configuration.ropeBase)
+    }
+
+    /// Loads the model from a GGUF file at `path`.
+    public convenience init(path: String) throws(LlamaError) {
+        let file: GGUFFile
+        do throws(GGUFError) {
+            file = try GGUFFile(path: path)
+        } catch {
+            throw .file(error)
+        }
+        try self.init(file: file)
+    }
+
+    /// Runs one step: embeds `batch.tokens`, runs every layer (keys and values go to `kv`), and
+    /// writes the logits of `batch.logitRows` into `logits` (`logitRows.count × vocabularySize`).
+    ///
+    /// Every matrix product covers all tokens of the batch at once (prefill is a matrix-matrix
+    /// product, decode a matrix-vector one), and the final projection runs only for the rows
+    /// whose logits are asked for.
+    public func forward(_ batch: ForwardBatch, kv: some KVStore, state: LlamaState, logits: inout [Float]) {
+        let c = configuration
+        let n = batch.tokenCount
+        precondition(n > 0, "empty batch")
+        state.reserve(tokenCount: n, logitRowCount: batch.logitRows.count)
+        let d = c.embeddingLength, kvd = c.kvDimension, qd = c.queryDimension, ff = c.feedForwardLength
+        let x = state.x!, h = state.h!, q = state.q!, k = state.k!, v = state.v!, attn = state.attention!
+        let gate = state.gate!, up = state.up!, cos = state.cos!, sin = state.sin!
+
+        for t in 0..<n { weights.tokenEmbedding.dequantizeRow(Int(batch.tokens[t]), into: x + t * d) }
+        let half = c.ropeDimensions / 2
+        for t in 0..<n {
+            rope.angles(position: Int(batch.positions[t]), cos: cos + t * half, sin: sin + t * half)
+        }
+
+        // The input of the next products, quantized once for all of them on the 8-bit path.
+        let q8 = state.activationPrecision == .q8 ? state.q8 : nil
+        func input(_ a: UnsafePointer<Float>, rows: Int, width: Int) { q8?.quantize(a, tokenCount: rows, columnCount: width) }
+        func project(_ w: WeightMatrix, _ a: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>) {
+            if let q8, Matmul.supportsQ8(w) {
+                Matmul.multiply(w, q8: q8, y: out)
+            } else {
+                Matmul.multiply(w, x: a, tokenCount: rows, y: out)
+            }
+        }
+
+        for (l, layer) in weights.layers.enumerated() {
+            for t in 0..<n {
+                Elementwise.rmsNorm(x + t * d, weight: layer.attentionNorm, epsilon: c.rmsEpsilon, count: d, into: h + t * d)
+            }
+            input(h, rows: n, width: d)
+            project(layer.query, h, rows: n, into: q)
+            project(layer.key, h, rows: n, into: k)
+            project(layer.value, h, rows: n, into: v)
+            for t in 0..<n {
+                rope.apply(q + t * qd, headCount: c.headCount, cos: cos + t * half, sin: sin + t * half)
+                rope.apply(k + t * kvd, headCount: c.kvHeadCount, cos: cos + t * half, sin: sin + t * half)
+            }
+            kv.write(layer: l, keys: k, values: v, batch: batch)
+            kv.attend(layer: l, queries: q, output: attn, batch: batch)
+            input(attn, rows: n, width: qd)
+            project(layer.output, attn, rows: n, into: h)
+            for t in 0..<n { Elementwise.add(h + t * d, into: x + t * d, count: d) }
+
+            for t in 0..<n {
+                Elementwise.rmsNorm(x + t * d, weight: layer.feedForwardNorm, epsilon: c.rmsEpsilon, count: d, into: h + t * d)
+            }
+            input(h, rows: n, width: d)
+            project(layer.gate, h, rows: n, into: gate)
+            project(layer.up, h, rows: n, into: up)
+            Elementwise.siluMultiply(gate: gate, up: up, count: n * ff)
+            input(gate, rows: n, width: ff)
+            project(layer.down, gate, rows: n, into: h)
+            for t in 0..<n { Elementwise.add(h + t * d, into: x + t * d, count: d) }
+        }
+
+        let rows = batch.logitRows.count
+        for (i, t) in batch.logitRows.enumerated() {
+            Elementwise.rmsNorm(x + t * d, weight: weights.outputNorm, epsilon: c.rmsEpsilon, count: d, into: h + i * d)
+        }
+        let vocab = c.vocabularySize
+        if logits.count != rows * vocab { logits = [Float](repeating: 0, count: rows * vocab) }
+        input(h, rows: rows, width: d)
+        logits.withUnsafeMutableBufferPointer { out in project(weights.output, h, rows: rows, into: out.baseAddress!) }
+    }
+}
+
+/// The scratch activations of forward steps, reused from step to step (one per engine loop).
+public final class LlamaState {
+    public let configuration: LlamaConfiguration
+    /// fp32 (the default, exact) or 8-bit activations into the quantized matrix products.
+    public var activationPrecision: ActivationPrecision
+    let q8 = Q8Activations()
+    public private(set) var tokenCapacity = 0
+    private var storage: UnsafeMutablePointer<Float>?
+
+    public private(set) var x: UnsafeMutablePointer<Float>!
+    public private(set) var h: UnsafeMutablePointer<Float>!
+    public private(set) var q: UnsafeMutablePointer<Float>!
+    public private(set) var k: UnsafeMutablePointer<Float>!
+    public private(set) var v: UnsafeMutablePointer<Float>!
+    public private(set) var attention: UnsafeMutablePointer<Float>!
+    public private(set) var gate: UnsafeMutablePointer<Float>!
+    public private(set) var up: UnsafeMutablePointer<Float>!
+    public private(set) var cos: UnsafeMutablePointer<Float>!
+    public private(set) var sin: UnsafeMutablePointer<Float>!
+
+    public init(configuration: LlamaConfiguration, activationPrecision: ActivationPrecision = .f32) {
+        self.configuration = configuration
+        self.activationPrecision = activationPrecision
+    }
+
+    deinit { storage?.deallocate() }
+
+    /// Makes room for a step of `tokenCount` tokens (and `logitRowCount` output rows).
+    func reserve(tokenCount: Int, logitRowCount: Int) {
+        let need = max(tokenCount, logitRowCount)
+        guard need > tokenCapacity else { return }
+        let capacity = max(need, 2 * tokenCapacity)
+        let c = configuration
+        let widths = [
+            c.embeddingLength, c.embeddingLength, c.queryDimension, c.kvDimension, c.kvDimension,
+            c.queryDimension, c.feedForwardLength, c.feedForwardLength, c.ropeDimensions / 2, c.ropeDimensions / 2,
+        ]
+        // Each buffer starts on a 64-byte boundary.
+        let padded = widths.map { ($0 * capacity + 15) / 16 * 16 }
+        storage?.deallocate()
+        let base = UnsafeMutableRawPointer.allocate(byteCount: padded.reduce(0, +) * 4, alignment: 64)
+            .bindMemory(to: Float.self, capacity: padded.reduce(0, +))
+        storage = base
+        var offsets: [Int] = []
+        var next = 0
+        for p in padded {
+            offsets.append(next)
+            next += p
+        }
+        x = base + offsets[0]
+        h = base + offsets[1]
+        q = base + offsets[2]
+        k = base + offsets[3]
+        v = base + offsets[4]
+        attention = base + offsets[5]
+        gate = base + offsets[6]
+        up = base + offsets[7]
+        cos = base + offsets[8]
+        sin = base + offsets[9]
+        tokenCapacity = capacity
+    }
+}

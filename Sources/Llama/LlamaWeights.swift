@@ -1,0 +1,82 @@
+import GGUF
+import Kernels
+
+/// The read-only weights of a llama model: views into the memory-mapped GGUF file (no copy; the
+/// quantized matrices are read by the matmul kernels as they are stored).
+public struct LlamaWeights: @unchecked Sendable {
+    // @unchecked: every pointer points into `file`'s read-only mapping, which this value keeps
+    // alive; nothing writes through them.
+    public struct Layer: @unchecked Sendable {  // @unchecked: read-only views into the mapping
+        public let attentionNorm: UnsafePointer<Float>
+        public let query: WeightMatrix
+        public let key: WeightMatrix
+        public let value: WeightMatrix
+        public let output: WeightMatrix
+        public let feedForwardNorm: UnsafePointer<Float>
+        public let gate: WeightMatrix
+        public let up: WeightMatrix
+        public let down: WeightMatrix
+    }
+
+    public let file: GGUFFile
+    public let tokenEmbedding: WeightMatrix
+    public let outputNorm: UnsafePointer<Float>
+    /// `output.weight`, or the token embedding when the model ties them.
+    public let output: WeightMatrix
+    public let layers: [Layer]
+
+    public init(file: GGUFFile, configuration c: LlamaConfiguration) throws(LlamaError) {
+        self.file = file
+        func matrix(_ name: String, rows: Int, columns: Int) throws(LlamaError) -> WeightMatrix {
+            guard let t = file.tensor(named: name) else { throw .missingTensor(name) }
+            guard t.dimensions == [columns, rows] else {
+                throw .tensorShape(name: name, expected: [columns, rows], found: t.dimensions)
+            }
+            guard let type = WeightType(t.type) else {
+                throw .unsupportedTensorType(name: name, type: t.type.name, expected: "F32, F16, BF16, Q8_0, Q4_0 or Q4_1")
+            }
+            return WeightMatrix(type: type, rowCount: rows, columnCount: columns, base: file.data(of: t).baseAddress!)
+        }
+        func vector(_ name: String, count: Int) throws(LlamaError) -> UnsafePointer<Float> {
+            guard let t = file.tensor(named: name) else { throw .missingTensor(name) }
+            guard t.dimensions == [count] else { throw .tensorShape(name: name, expected: [count], found: t.dimensions) }
+            guard t.type == .f32 else { throw .unsupportedTensorType(name: name, type: t.type.name, expected: "F32") }
+            return file.data(of: t).baseAddress!.assumingMemoryBound(to: Float.self)
+        }
+        let d = c.embeddingLength
+        tokenEmbedding = try matrix("token_embd.weight", rows: c.vocabularySize, columns: d)
+        outputNorm = try vector("output_norm.weight", count: d)
+        output = file.tensor(named: "output.weight") == nil
+            ? tokenEmbedding : try matrix("output.weight", rows: c.vocabularySize, columns: d)
+        var layers: [Layer] = []
+        for i in 0..<c.layerCount {
+            let p = "blk.\(i)."
+            layers.append(Layer(
+                attentionNorm: try vector(p + "attn_norm.weight", count: d),
+                query: try matrix(p + "attn_q.weight", rows: c.queryDimension, columns: d),
+                key: try matrix(p + "attn_k.weight", rows: c.kvDimension, columns: d),
+                value: try matrix(p + "attn_v.weight", rows: c.kvDimension, columns: d),
+                output: try matrix(p + "attn_output.weight", rows: d, columns: c.queryDimension),
+                feedForwardNorm: try vector(p + "ffn_norm.weight", count: d),
+                gate: try matrix(p + "ffn_gate.weight", rows: c.feedForwardLength, columns: d),
+                up: try matrix(p + "ffn_up.weight", rows: c.feedForwardLength, columns: d),
+                down: try matrix(p + "ffn_down.weight", rows: d, columns: c.feedForwardLength)))
+        }
+        self.layers = layers
+    }
+}
+
+extension WeightType {
+    /// The kernel encoding of a GGUF tensor type, nil for types without kernels.
+    public init?(_ type: GGMLType) {
+        switch type {
+        case .f32: self = .f32
+        case .f16: self = .f16
+        case .bf16: self = .bf16
+        case .q8_0: self = .q8_0
+        case .q4_0: self = .q4_0
+        case .q4_1: self = .q4_1
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,107 @@
+/// The pages of one sequence, in position order: entry `i` holds the keys and values of positions
+/// `i × tokensPerPage ..< (i + 1) × tokensPerPage`. Entries are raw 32-bit page ids, so attention
+/// kernels can read them straight from ``withUnsafeEntries(_:)``.
+///
+/// ```
+///  entries:  [ p7 ][ p2 ][ p9 ]          tokensPerPage = 4, tokenCount = 10
+///  positions: 0…3   4…7   8…9 (slots 36, 37; slots 38, 39 reserved for the next tokens)
+///  slot(at: 9) = 9 × 4 + (9 mod 4) = 37
+/// ```
+///
+/// A table is append-only while its sequence lives: pages are added at the end and the token
+/// count only grows, so a slot, once handed out, keeps meaning the same place.
+public struct PageTable: Sendable, Hashable, CustomStringConvertible {
+    public let tokensPerPage: Int
+    /// log2(tokensPerPage).
+    @usableFromInline let tokensPerPageShift: Int
+
+    @usableFromInline var entries: [UInt32]
+    /// Positions that have a slot: `0 ..< tokenCount`.
+    public private(set) var tokenCount: Int
+
+    /// Creates an empty table. `pageCapacity` pages can be appended before the table's storage
+    /// grows; reserve the longest sequence's pages so that appends never allocate.
+    public init(tokensPerPage: Int, pageCapacity: Int = 0) {
+        precondition(
+            tokensPerPage > 0 && tokensPerPage & (tokensPerPage - 1) == 0,
+            "tokensPerPage must be a power of two, got \(tokensPerPage)")
+        self.tokensPerPage = tokensPerPage
+        self.tokensPerPageShift = tokensPerPage.trailingZeroBitCount
+        self.entries = []
+        self.tokenCount = 0
+        entries.reserveCapacity(pageCapacity)
+    }
+
+    /// The number of pages.
+    @inlinable public var pageCount: Int { entries.count }
+
+    /// Positions the pages hold: `pageCount × tokensPerPage`.
+    @inlinable public var tokenCapacity: Int { entries.count << tokensPerPageShift }
+
+    /// Positions the last page still has room for.
+    @inlinable public var freeTokenCount: Int { tokenCapacity - tokenCount }
+
+    /// Pages filled to the last slot: `tokenCount / tokensPerPage`.
+    @inlinable public var fullPageCount: Int { tokenCount >> tokensPerPageShift }
+
+    /// The page at `pageIndex` (0-based, in position order).
+    @inlinable public subscript(pageIndex: Int) -> PageID { PageID(rawValue: entries[pageIndex]) }
+
+    /// The last page, or nil when the table is empty.
+    @inlinable public var lastPage: PageID? { entries.last.map(PageID.init(rawValue:)) }
+
+    /// The pages in position order.
+    public var pages: [PageID] { entries.map(PageID.init(rawValue:)) }
+
+    /// The slot of `position`: `page × tokensPerPage + position mod tokensPerPage`, the index
+    /// ``PageLayout/elementOffset(slot:layer:isValue:kvHead:)`` takes.
+    @inlinable
+    public func slot(at position: Int) -> Int {
+        precondition(position >= 0 && position < tokenCount, "position \(position) is outside 0..<\(tokenCount)")
+        return Int(entries[position >> tokensPerPageShift]) << tokensPerPageShift | position & (tokensPerPage - 1)
+    }
+
+    /// Calls `body` with the raw page ids, in position order.
+    @inlinable
+    public func withUnsafeEntries<Result, Failure: Error>(
+        _ body: (UnsafeBufferPointer<UInt32>) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        try entries.withUnsafeBufferPointer(body)
+    }
+
+    /// Pages needed to hold `additionalTokenCount` more positions.
+    @inlinable
+    public func pageCountNeeded(forAppending additionalTokenCount: Int) -> Int {
+        let excess = additionalTokenCount - freeTokenCount
+        return excess <= 0 ? 0 : (excess + tokensPerPage - 1) >> tokensPerPageShift
+    }
+
+    // MARK: Appending
+
+    /// Adds `page` after the last page.
+    @inlinable
+    public mutating func append(_ page: PageID) {
+        entries.append(page.rawValue)
+    }
+
+    /// Gives the next `count` positions their slots. The pages must already hold them.
+    public mutating func appendTokens(_ count: Int) {
+        precondition(count >= 0 && tokenCount + count <= tokenCapacity, "not enough pages for \(count) more tokens")
+        tokenCount += count
+    }
+
+    /// Makes room for `pageCount` pages in all, so that appends up to it do not allocate.
+    public mutating func reserveCapacity(pageCount: Int) {
+        entries.reserveCapacity(pageCount)
+    }
+
+    /// Empties the table for reuse by another sequence, keeping its storage.
+    mutating func removeAll() {
+        entries.removeAll(keepingCapacity: true)
+        tokenCount = 0
+    }
+
+    public var description: String {
+        "PageTable(\(tokenCount) tokens in \(pages))"
+    }
+}

@@ -1,0 +1,96 @@
+import Engine
+import Foundation
+import Sampling
+
+/// A set of requests run together on one engine, with everything measured about the run: each
+/// request's trace, the engine's usage over time and the process's memory.
+public struct MeasuredBatch: Sendable {
+    public var traces: [RequestTrace]
+    public var samples: [UsageSample]
+    /// From the first submission to the last token.
+    public var wallSeconds: Double
+    /// CPU seconds the process used over the same span.
+    public var cpuSeconds: Double
+    /// The peak resident memory during this run: the kernel's high-water mark reset just
+    /// before it, or (where resets are refused) the largest sampled resident size.
+    public var peakResidentBytes: Int
+    /// Resident memory just before the run, after the allocator returned what it could (the
+    /// engine already made): what the run's peak grew from.
+    public var residentBeforeBytes: Int
+
+    /// Submits `requests` together (in order, so the engine admits them in that order), follows
+    /// every stream to its end and measures.
+    ///
+    /// - Throws: the first request's error (the others are then cancelled).
+    public static func run(
+        _ requests: [GenerationRequest], on engine: Engine, onToken: (@Sendable (Int, Int) -> Void)? = nil
+    ) async throws -> MeasuredBatch {
+        // Free memory the allocator kept from earlier runs would otherwise sit in this run's peak.
+        ProcessMemory.releaseFreeMemory()
+        let residentBefore = ProcessMemory.residentBytes() ?? 0
+        let resetWorked = ProcessMemory.resetPeak()
+        let start = monotonicSeconds()
+        let startCPU = processCPUSeconds()
+        let sampler = UsageSampler(engine: engine, start: start)
+        let traces: [RequestTrace]
+        let eventSamples: [UsageSample]
+        do {
+            (traces, eventSamples) = try await withThrowingTaskGroup(of: (Int, RequestTrace, [UsageSample]).self) { group in
+                for (index, request) in requests.enumerated() {
+                    let submitted = monotonicSeconds(), submittedCPU = processCPUSeconds()
+                    let stream = engine.submit(request)
+                    group.addTask {
+                        var trace = RequestTrace(
+                            promptTokenCount: request.promptTokens.count, submitted: submitted, submittedCPU: submittedCPU)
+                        // Usage at every token too: a run shorter than the sampling interval
+                        // (a tiny model) is still seen while its sequences are alive.
+                        var samples: [UsageSample] = []
+                        for try await event in stream {
+                            let arrival = monotonicSeconds(), arrivalCPU = processCPUSeconds()
+                            if let token = event.token {
+                                samples.append(UsageSample(engine, since: start))
+                                trace.tokenTimes.append(arrival)
+                                trace.tokenCPUTimes.append(arrivalCPU)
+                                trace.tokens.append(token)
+                                onToken?(index, trace.tokens.count)
+                            }
+                            trace.text += event.text
+                            if let stats = event.stats { trace.stats = stats }
+                            if let reason = event.finishReason { trace.finishReason = reason }
+                        }
+                        return (index, trace, samples)
+                    }
+                }
+                var all = [RequestTrace?](repeating: nil, count: requests.count)
+                var samples: [UsageSample] = []
+                for try await (index, trace, traceSamples) in group {
+                    all[index] = trace
+                    samples += traceSamples
+                }
+                return (all.map { $0! }, samples)
+            }
+        } catch {
+            _ = await sampler.finish()
+            throw error
+        }
+        let end = monotonicSeconds(), endCPU = processCPUSeconds()
+        let samples = (await sampler.finish() + eventSamples).sorted { $0.time < $1.time }
+        let sampledPeak = samples.map(\.residentBytes).max() ?? 0
+        return MeasuredBatch(
+            traces: traces, samples: samples, wallSeconds: end - start, cpuSeconds: endCPU - startCPU,
+            peakResidentBytes: resetWorked ? max(ProcessMemory.peakResidentBytes(), sampledPeak) : sampledPeak,
+            residentBeforeBytes: residentBefore)
+    }
+
+    /// The fullest moment of the run: the most KV bytes in use, and of those moments the one
+    /// with the most tokens stored.
+    public var fullestSample: UsageSample? {
+        samples.max { ($0.kvBytesInUse, $0.kvMinimumBytes) < ($1.kvBytesInUse, $1.kvMinimumBytes) }
+    }
+
+    /// The most sequences seen running at once.
+    public var maxRunningSequences: Int { samples.map(\.runningSequences).max() ?? 0 }
+
+    /// Tokens generated by all requests.
+    public var generatedTokenCount: Int { traces.reduce(0) { $0 + $1.tokens.count } }
+}

@@ -1,0 +1,103 @@
+import Foundation
+
+/// Chooses tokens from logits under one request's ``SamplingParameters``. Holds its generator and
+/// a candidate buffer reused across steps, so sampling allocates nothing per token once warm.
+public struct Sampler: Sendable {
+    public let parameters: SamplingParameters
+    private var rng: Xoshiro256
+    private var candidates: [Candidate] = []
+
+    struct Candidate: Sendable {
+        var token: Int32
+        var logit: Float
+    }
+
+    public init(parameters: SamplingParameters) {
+        self.parameters = parameters
+        rng = Xoshiro256(seed: parameters.seed ?? UInt64.random(in: .min ... .max))
+    }
+
+    /// The next token for one row of logits.
+    public mutating func sample(_ logits: UnsafeBufferPointer<Float>) -> Int32 {
+        precondition(!logits.isEmpty, "no logits to sample from")
+        if parameters.isGreedy { return Self.argmax(logits) }
+        let t = parameters.temperature
+        let maxLogit = logits.max()!
+
+        // Candidates: the top-k by logit, or, without top-k, every token whose probability is
+        // at least e^-25 (≈1.4e-11) of the top one: all the others together hold less than
+        // 49152 × 1.4e-11 ≈ 7e-7 of the mass, below anything top-p or a draw could resolve.
+        candidates.removeAll(keepingCapacity: true)
+        if parameters.topK > 0 && parameters.topK < logits.count {
+            selectTopK(logits, k: parameters.topK)
+        } else {
+            let floor = maxLogit - 25 * t
+            for (i, l) in logits.enumerated() where l >= floor { candidates.append(Candidate(token: Int32(i), logit: l)) }
+        }
+        candidates.sort { $0.logit > $1.logit || ($0.logit == $1.logit && $0.token < $1.token) }
+
+        // Softmax over the candidates at temperature t (as doubles: they are few).
+        var probabilities = candidates.map { Foundation.exp(Double(($0.logit - maxLogit) / t)) }
+        var total = probabilities.reduce(0, +)
+        var keep = candidates.count
+        if parameters.minP > 0 {
+            let floor = Double(parameters.minP) * probabilities[0]
+            keep = probabilities.prefix(keep).firstIndex { $0 < floor } ?? keep
+        }
+        if parameters.topP < 1 {
+            total = probabilities.prefix(keep).reduce(0, +)
+            var cumulative = 0.0
+            for i in 0..<keep {
+                cumulative += probabilities[i]
+                if cumulative >= Double(parameters.topP) * total {
+                    keep = i + 1
+                    break
+                }
+            }
+        }
+        probabilities.removeSubrange(keep...)
+        total = probabilities.reduce(0, +)
+        let draw = Double(rng.nextUnitFloat()) * total
+        var cumulative = 0.0
+        for (i, p) in probabilities.enumerated() {
+            cumulative += p
+            if draw < cumulative { return candidates[i].token }
+        }
+        return candidates[keep - 1].token
+    }
+
+    /// The `k` largest logits into `candidates` (unordered), with a min-heap.
+    private mutating func selectTopK(_ logits: UnsafeBufferPointer<Float>, k: Int) {
+        // Heap ordered by (logit ascending, token descending): the root is the weakest kept.
+        func weaker(_ a: Candidate, _ b: Candidate) -> Bool { a.logit < b.logit || (a.logit == b.logit && a.token > b.token) }
+        func siftDown(_ i: Int) {
+            var i = i
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var m = i
+                if l < candidates.count && weaker(candidates[l], candidates[m]) { m = l }
+                if r < candidates.count && weaker(candidates[r], candidates[m]) { m = r }
+                if m == i { return }
+                candidates.swapAt(i, m)
+                i = m
+            }
+        }
+        for i in 0..<k { candidates.append(Candidate(token: Int32(i), logit: logits[i])) }
+        for i in stride(from: k / 2 - 1, through: 0, by: -1) { siftDown(i) }
+        for i in k..<logits.count where logits[i] > candidates[0].logit {
+            candidates[0] = Candidate(token: Int32(i), logit: logits[i])
+            siftDown(0)
+        }
+    }
+
+    /// The index of the largest logit, the first on ties.
+    public static func argmax(_ logits: UnsafeBufferPointer<Float>) -> Int32 {
+        var best = 0
+        var bestValue = logits[0]
+        for i in 1..<logits.count where logits[i] > bestValue {
+            best = i
+            bestValue = logits[i]
+        }
+        return Int32(best)
+    }
+}

@@ -1,1 +1,0 @@
-// The Sampling target: see docs/ARCHITECTURE.md for its job.

@@ -1,1 +1,0 @@
-// The Tokenizers target: see docs/ARCHITECTURE.md for its job.

@@ -1,0 +1,55 @@
+import ArgumentParser
+import FlexAttention
+import Foundation
+import PagedKVCache
+
+/// FlexAttention's decode and prefill kernels on the real model's shapes, paged against
+/// contiguous KV side by side, with the machine's memory bandwidth measured in the same run.
+struct BenchAttentionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "attention",
+        abstract: "Paged vs contiguous attention (decode and prefill), and the fraction of memory bandwidth decode reaches.")
+
+    @Option(help: "Decode contexts (comma-separated).")
+    var contexts: String = "128,512,2048,8192,32768"
+
+    @Option(help: "Batch sizes (comma-separated).")
+    var batchSizes: String = "1,16"
+
+    @Option(help: "Page sizes (comma-separated).")
+    var pageSizes: String = "8,16,32,64,128,256"
+
+    @Option(help: "KV element types (comma-separated: f32,f16).")
+    var kvDtypes: String = "f32,f16"
+
+    @Option(help: "Prefill contexts (comma-separated; empty to skip prefill).")
+    var prefillContexts: String = "128,512,2048"
+
+    @Option(help: "Timed repetitions per shape (the median is reported).")
+    var repetitions: Int = 7
+
+    @Flag(help: "A seconds-long smoke run (small shapes).")
+    var quick = false
+
+    @Option(help: "Write every shape's figures as JSON to this file (each with pagedOverContiguousRatio).")
+    var json: String?
+
+    func run() throws {
+        func ints(_ s: String) -> [Int] { s.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+        var config = quick ? AttentionBenchmarkConfiguration.smoke : AttentionBenchmarkConfiguration()
+        if !quick {
+            config.contexts = ints(contexts)
+            config.batchSizes = ints(batchSizes)
+            config.pageSizes = ints(pageSizes)
+            config.prefillContexts = ints(prefillContexts)
+            config.repetitions = repetitions
+            config.elementTypes = kvDtypes.split(separator: ",").compactMap { KVElementType(rawValue: String($0)) }
+        }
+        guard !config.contexts.isEmpty, !config.batchSizes.isEmpty, !config.pageSizes.isEmpty, !config.elementTypes.isEmpty else {
+            throw ValidationError("give at least one context, batch size, page size and KV dtype")
+        }
+        let report = try AttentionBenchmark.run(config) { printError($0) }
+        print(report.table())
+        if let json { try writeJSON(report, to: json) }
+    }
+}

@@ -1,0 +1,160 @@
+import ArgumentParser
+import Engine
+import Foundation
+import Sampling
+
+/// Prefill and decode speed on the real model, optionally beside llama.cpp in the same run.
+struct BenchDecodeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "decode",
+        abstract: "Prefill and single-sequence decode tokens per second (beside llama.cpp with --peer llamacpp).")
+
+    @OptionGroup var engine: EngineOptions
+
+    @Option(help: "Prompt lengths for prefill (comma-separated).")
+    var promptLengths: String = "128,512"
+
+    @Option(help: "Prompt length before decoding.")
+    var decodePrompt: Int = 128
+
+    @Option(help: "Tokens generated per decode run.")
+    var generate: Int = 128
+
+    @Option(help: "Repetitions (medians are reported).")
+    var reps: Int = 3
+
+    @Option(help: "Also measure a peer engine, alternating with ours: llamacpp.")
+    var peer: String?
+
+    @Option(help: "Write the figures as JSON to this file.")
+    var json: String?
+
+    struct Figures: Codable {
+        var prefillTokensPerSecond: [String: Double] = [:]
+        var decodeTokensPerSecond: Double = 0
+        var decodeMillisecondsPerToken: Double = 0
+        var peer: String?
+        var peerPrefillTokensPerSecond: [String: Double]?
+        var peerDecodeTokensPerSecond: Double?
+        var prefillRatio: [String: Double]?
+        var decodeRatio: Double?
+        var threads: Int
+        var kvMode: String
+    }
+
+    func run() async throws {
+        let lengths = promptLengths.split(separator: ",").compactMap { Int($0) }
+        guard !lengths.isEmpty, reps >= 1 else { throw ValidationError("give prompt lengths and at least one rep") }
+        if let peer, peer != "llamacpp" { throw ValidationError("unknown peer '\(peer)' (known: llamacpp)") }
+        var options = engine
+        options.noPrefixCache = true  // repeated prompts must be computed, not served from the cache
+        let engine = try options.makeEngine()
+        defer { engine.shutdown() }
+        let corpus = try benchCorpus(engine.bundle)
+
+        var prefill: [Int: [Double]] = [:]
+        var decode: [Double] = []
+        var peerPrefill: [Int: [Double]] = [:]
+        var peerDecode: [Double] = []
+        // Warm up (page in the weights).
+        _ = try await run(engine, Array(corpus.prefix(32)), generate: 4)
+        for rep in 0..<reps {
+            printError("rep \(rep + 1)/\(reps)")
+            for n in lengths {
+                let stats = try await run(engine, Array(corpus.prefix(n)), generate: 1)
+                prefill[n, default: []].append(Double(n) / stats.timeToFirstToken)
+            }
+            let stats = try await run(engine, Array(corpus.prefix(decodePrompt)), generate: generate)
+            decode.append(stats.decodeTokensPerSecond)
+            if peer != nil {
+                let r = try Peers.runLlamaCpp(model: options.model, arguments: [
+                    "--threads", String(ThreadCount.current), "--reps", "1", "--skip", "ttft,batched,ppl,ref,kv",
+                    "--pp", lengths.map(String.init).joined(separator: ","), "--tg-prompts", String(decodePrompt),
+                    "--tg-gen", String(generate),
+                ])
+                for n in lengths {
+                    if let v = Peers.median(r, "prompt_processing", String(n), "tok_per_s") { peerPrefill[n, default: []].append(v) }
+                }
+                if let v = Peers.median(r, "decode", String(decodePrompt), "tok_per_s") { peerDecode.append(v) }
+            }
+        }
+        var figures = Figures(threads: ThreadCount.current, kvMode: options.kv.rawValue)
+        for n in lengths { figures.prefillTokensPerSecond[String(n)] = median(prefill[n]!) }
+        figures.decodeTokensPerSecond = median(decode)
+        figures.decodeMillisecondsPerToken = 1000 / figures.decodeTokensPerSecond
+        var rows: [[String]] = []
+        if peer != nil {
+            figures.peer = "llama.cpp (llama-cpp-python 0.3.36)"
+            figures.peerPrefillTokensPerSecond = Dictionary(uniqueKeysWithValues: lengths.compactMap { n in
+                peerPrefill[n].map { (String(n), median($0)) }
+            })
+            figures.peerDecodeTokensPerSecond = peerDecode.isEmpty ? nil : median(peerDecode)
+            figures.prefillRatio = figures.peerPrefillTokensPerSecond?.reduce(into: [:]) { r, kv in
+                r[kv.key] = figures.prefillTokensPerSecond[kv.key]! / kv.value
+            }
+            figures.decodeRatio = figures.peerDecodeTokensPerSecond.map { figures.decodeTokensPerSecond / $0 }
+        }
+        for n in lengths {
+            let ours = figures.prefillTokensPerSecond[String(n)]!
+            rows.append(["prefill \(n) tokens (tok/s)", fmt(ours)]
+                + (peer == nil ? [] : [fmt(figures.peerPrefillTokensPerSecond?[String(n)]), fmt(figures.prefillRatio?[String(n)], 2)]))
+        }
+        rows.append(["decode after \(decodePrompt) (tok/s)", fmt(figures.decodeTokensPerSecond)]
+            + (peer == nil ? [] : [fmt(figures.peerDecodeTokensPerSecond), fmt(figures.decodeRatio, 2)]))
+        let header = ["metric", "PagedFlex"] + (peer == nil ? [] : ["llama.cpp", "ratio"])
+        print("bench decode: \(ThreadCount.current) threads, kv \(options.kv.rawValue), medians of \(reps)")
+        print(Table(header: header, rows: rows).render())
+        if let json { try writeJSON(figures, to: json) }
+    }
+
+    private func run(_ engine: Engine, _ prompt: [Int32], generate: Int) async throws -> GenerationStats {
+        let request = GenerationRequest(promptTokens: prompt, sampling: .greedy, stop: StopConditions(maxTokens: generate))
+        for try await event in engine.submit(request) { if let s = event.stats { return s } }
+        throw CLIError("the engine returned no stats")
+    }
+}
+
+/// Tokens of the reference text (GPL-3, beside the peers), repeated to any length.
+func benchCorpus(_ bundle: ModelBundle) throws -> [Int32] {
+    let url = Peers.directory.deletingLastPathComponent().appendingPathComponent("reference/GPL-3.txt")
+    let text = (try? String(contentsOf: url, encoding: .utf8))
+        ?? String(repeating: "The quick brown fox jumps over the lazy dog while the engine measures its own speed. ", count: 400)
+    let tokens = bundle.tokenizer.encode(text)
+    return Array(repeatElement(tokens, count: 8).joined())
+}
+
+func median(_ values: [Double]) -> Double {
+    let s = values.sorted()
+    return s.isEmpty ? .nan : s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
+
+func fmt(_ v: Double?, _ digits: Int = 1) -> String {
+    guard let v, v.isFinite else { return "-" }
+    return String(format: "%.\(digits)f", v)
+}
+
+/// The threads the kernels use.
+enum ThreadCount {
+    static var current: Int {
+        ProcessInfo.processInfo.environment["PAGEDFLEX_THREADS"].flatMap(Int.init) ?? ProcessInfo.processInfo.activeProcessorCount
+    }
+}
+
+/// A plain-text table with aligned columns.
+struct Table {
+    var header: [String]
+    var rows: [[String]]
+
+    func render() -> String {
+        let all = [header] + rows
+        let widths = (0..<header.count).map { c in all.map { c < $0.count ? $0[c].count : 0 }.max() ?? 0 }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { i, cell in
+                i == 0 ? cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+                    : String(repeating: " ", count: widths[i] - cell.count) + cell
+            }.joined(separator: "  ")
+        }
+        return ([line(header), widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")] + rows.map(line))
+            .joined(separator: "\n")
+    }
+}

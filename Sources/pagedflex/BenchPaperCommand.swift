@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import PaperBench
+
+/// `pagedflex bench paper`: the paper's whole evaluation on the real model, written as a report
+/// with figures. The experiments live in the PaperBench library; this is the command line.
+struct BenchPaperCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "paper",
+        abstract: "The paper's evaluation (latency, memory, mixed batch, growing chat, page sizes, long generation, perplexity): paged vs contiguous vs no KV cache, written as results.json, CSVs, SVG figures and REPORT.md.",
+        discussion: "Default scale: under 30 minutes on two cores; --quick under 10; --full goes to the paper's scale where the model's 8,192-token context allows.")
+
+    @Option(help: "The GGUF model file.")
+    var model: String = defaultModelPath
+
+    @Option(help: "The output folder.")
+    var out: String = "paper-results"
+
+    @Flag(help: "A smaller run (shorter lengths and batches): under 10 minutes on two cores.")
+    var quick = false
+
+    @Flag(help: "The paper's scale (lengths to 8192, mixed batch 128…8192, chat to 32k, generation to 100k, capped at the context).")
+    var full = false
+
+    @Option(help: "Seed of the mixed batch's prompt lengths.")
+    var seed: UInt64?
+
+    func validate() throws {
+        if quick && full { throw ValidationError("--quick and --full exclude each other") }
+    }
+
+    func run() async throws {
+        var plan = quick ? PaperPlan.quick : full ? PaperPlan.full : PaperPlan.standard
+        if let seed { plan.seed = seed }
+        let referenceText = Peers.directory.deletingLastPathComponent().appendingPathComponent("reference/GPL-3.txt")
+        guard let text = try? String(contentsOf: referenceText, encoding: .utf8) else {
+            throw CLIError("cannot read the reference text \(referenceText.path) (the shared folder beside the checkout, or set PAGEDFLEX_PEERS)")
+        }
+        let peerResults = Peers.directory.appendingPathComponent("results/llamacpp.json")
+        let bench = PaperBench(
+            plan: plan, modelPath: model, text: text, textName: "GPL-3.txt (shared/reference)",
+            peerResults: FileManager.default.fileExists(atPath: peerResults.path) ? peerResults : nil,
+            outputDirectory: URL(fileURLWithPath: out), command: (["pagedflex"] + CommandLine.arguments.dropFirst()).joined(separator: " "),
+            progress: ProgressLog { printError($0) })
+        do {
+            let results = try await bench.run()
+            let failed = results.failedExperiments
+            print("report: \(URL(fileURLWithPath: out).appendingPathComponent("REPORT.md").path)")
+            if !failed.isEmpty { throw CLIError("experiments failed: \(failed.joined(separator: ", ")) (see the report)") }
+        } catch let error as CLIError {
+            throw error
+        } catch {
+            throw CLIError("\(error)")
+        }
+    }
+}

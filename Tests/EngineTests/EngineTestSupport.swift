@@ -1,0 +1,55 @@
+import Engine
+import Foundation
+import Sampling
+import TestSupport
+
+/// The real model, loaded once for every engine test.
+enum Bundle {
+    static let shared = Result { try ModelBundle(path: RealModel.path) }
+
+    static func load() throws -> ModelBundle {
+        do { return try shared.get() } catch { throw Failure("cannot load \(RealModel.path) (run scripts/fetch-model): \(error)") }
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
+    }
+}
+
+extension Engine {
+    /// Runs `request` to the end and returns each sample's tokens (stop tokens excluded).
+    func tokens(for request: GenerationRequest) async throws -> [[Int32]] {
+        var out = [[Int32]](repeating: [], count: request.sampleCount)
+        for try await event in submit(request) {
+            if let t = event.token { out[event.sample].append(t) }
+        }
+        return out
+    }
+
+    /// Waits until the step loop has published a snapshot with nothing running or waiting.
+    func idleUsage() async -> EngineUsage {
+        for _ in 0..<500 {
+            let u = usage()
+            if u.runningSequences == 0 && u.waitingSequences == 0 { return u }
+            try? await Task.sleep(nanoseconds: 10_000_000)
+        }
+        return usage()
+    }
+}
+
+func configuration(
+    _ mode: KVMode = .paged, pageSize: Int = 16, memory: KVMemory = .tokens(8192), batchTokens: Int = 512
+) -> EngineConfiguration {
+    var c = EngineConfiguration()
+    c.kvMode = mode
+    c.tokensPerPage = pageSize
+    c.kvMemory = memory
+    c.maxBatchTokens = batchTokens
+    return c
+}
+
+/// A greedy request of exactly `count` new tokens (end-of-sequence does not stop it).
+func greedy(_ tokens: [Int32], count: Int) -> GenerationRequest {
+    GenerationRequest(promptTokens: tokens, sampling: .greedy, stop: StopConditions(maxTokens: count))
+}

@@ -1,0 +1,38 @@
+import Foundation
+
+/// Where the real model and the reference files are, for tests that need them.
+///
+/// In CI (`CI=true`) the model must be there (`.ci/run` fetches it): a missing model fails the
+/// test. Elsewhere such tests skip, saying so.
+public enum RealModel {
+    /// The package root: the directory above `Tests/`.
+    public static let packageRoot: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    public static var isCI: Bool { ProcessInfo.processInfo.environment["CI"] == "true" }
+
+    /// `PAGEDFLEX_MODEL`, or `models/SmolLM2-135M-Instruct.Q4_1.gguf` under the package root.
+    public static var path: String {
+        ProcessInfo.processInfo.environment["PAGEDFLEX_MODEL"]
+            ?? packageRoot.appendingPathComponent("models/SmolLM2-135M-Instruct.Q4_1.gguf").path
+    }
+
+    /// The reference outputs: `PAGEDFLEX_REFERENCE`, or `../shared/reference` beside the checkout.
+    public static var referenceDirectory: URL {
+        if let env = ProcessInfo.processInfo.environment["PAGEDFLEX_REFERENCE"] { return URL(fileURLWithPath: env) }
+        return packageRoot.deletingLastPathComponent().appendingPathComponent("shared/reference")
+    }
+
+    public static var isAvailable: Bool {
+        FileManager.default.fileExists(atPath: path)
+            && FileManager.default.fileExists(atPath: referenceDirectory.appendingPathComponent("reference.json").path)
+    }
+
+    /// True when real-model tests should run: always in CI (where a missing file then fails them),
+    /// elsewhere only when the files are present. Prints why when it skips.
+    public static var shouldRun: Bool {
+        if isCI || isAvailable { return true }
+        print("note: skipping real-model tests: \(path) or the reference files are missing (run scripts/fetch-model); in CI they would fail")
+        return false
+    }
+}

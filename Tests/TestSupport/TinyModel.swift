@@ -1,0 +1,146 @@
+import Foundation
+import GGUF
+
+/// A tiny random llama model written as GGUF, with a naive double-precision forward pass over
+/// the same (decoded) weights: the reference the engine's forward pass must agree with.
+public struct TinyModel {
+    public struct Shape: Sendable, CustomStringConvertible {
+        public var layers = 2
+        public var embedding = 64
+        public var feedForward = 96
+        public var heads = 4
+        public var kvHeads = 2
+        public var vocabulary = 80
+        public var context = 256
+        public var ropeBase = 10000.0
+        public var tiedOutput = true
+        public init(heads: Int = 4, kvHeads: Int = 2, embedding: Int = 64, tiedOutput: Bool = true) {
+            self.heads = heads
+            self.kvHeads = kvHeads
+            self.embedding = embedding
+            self.tiedOutput = tiedOutput
+        }
+        public var headSize: Int { embedding / heads }
+        public var description: String { "\(heads)q/\(kvHeads)kv×\(headSize)" }
+    }
+
+    public let shape: Shape
+    public let weightType: GGMLType
+    /// Decoded weights by tensor name, row-major `[rows][columns]`.
+    public private(set) var decoded: [String: [Float]] = [:]
+    public private(set) var writer = GGUFWriter()
+
+    public init(shape: Shape, weightType: GGMLType, seed: UInt64) {
+        self.shape = shape
+        self.weightType = weightType
+        var rng = SeededRandom(seed: seed)
+        let s = shape
+        writer.add("general.architecture", .string("llama"))
+        writer.add("llama.block_count", .uint32(UInt32(s.layers)))
+        writer.add("llama.embedding_length", .uint32(UInt32(s.embedding)))
+        writer.add("llama.feed_forward_length", .uint32(UInt32(s.feedForward)))
+        writer.add("llama.attention.head_count", .uint32(UInt32(s.heads)))
+        writer.add("llama.attention.head_count_kv", .uint32(UInt32(s.kvHeads)))
+        writer.add("llama.attention.layer_norm_rms_epsilon", .float32(1e-5))
+        writer.add("llama.rope.freq_base", .float32(Float(s.ropeBase)))
+        writer.add("llama.context_length", .uint32(UInt32(s.context)))
+
+        func matrix(_ name: String, rows: Int, columns: Int, type: GGMLType, scale: Float) {
+            let values = (0..<rows * columns).map { _ in rng.nextFloat(in: -scale...scale) }
+            writer.add(tensor: name, dimensions: [columns, rows], type: type, values: values)
+            let bytes = writer.tensors.last!.data
+            decoded[name] = bytes.withUnsafeBytes { Quantize.decode($0, count: values.count, type: type) }
+        }
+        func norm(_ name: String, count: Int) {
+            let values = (0..<count).map { _ in rng.nextFloat(in: 0.5...1.5) }
+            writer.add(tensor: name, dimensions: [count], type: .f32, values: values)
+            decoded[name] = values
+        }
+        let d = s.embedding, kvd = s.kvHeads * s.headSize
+        matrix("token_embd.weight", rows: s.vocabulary, columns: d, type: weightType == .q4_1 ? .q8_0 : weightType, scale: 1)
+        norm("output_norm.weight", count: d)
+        if !s.tiedOutput { matrix("output.weight", rows: s.vocabulary, columns: d, type: weightType, scale: 0.5) }
+        for l in 0..<s.layers {
+            let p = "blk.\(l)."
+            norm(p + "attn_norm.weight", count: d)
+            matrix(p + "attn_q.weight", rows: d, columns: d, type: weightType, scale: 0.4)
+            matrix(p + "attn_k.weight", rows: kvd, columns: d, type: weightType, scale: 0.4)
+            matrix(p + "attn_v.weight", rows: kvd, columns: d, type: weightType, scale: 0.4)
+            matrix(p + "attn_output.weight", rows: d, columns: d, type: weightType, scale: 0.3)
+            norm(p + "ffn_norm.weight", count: d)
+            matrix(p + "ffn_gate.weight", rows: s.feedForward, columns: d, type: weightType, scale: 0.3)
+            matrix(p + "ffn_up.weight", rows: s.feedForward, columns: d, type: weightType, scale: 0.3)
+            matrix(p + "ffn_down.weight", rows: d, columns: s.feedForward, type: weightType, scale: 0.3)
+        }
+    }
+
+    /// Writes the model to a temporary file and returns its path.
+    public func write() throws -> String { try writer.write(named: "tiny-\(shape.heads)-\(shape.kvHeads)-\(weightType.name)") }
+
+    /// Logits of every position of `tokens` (`[position][vocabulary]`), computed in double
+    /// precision with full causal attention and llama.cpp's NORM rotary embedding.
+    public func referenceLogits(_ tokens: [Int32]) -> [[Double]] {
+        let s = shape, d = s.embedding, hs = s.headSize, n = tokens.count
+        let group = s.heads / s.kvHeads
+        func w(_ name: String) -> [Double] { decoded[name]!.map(Double.init) }
+        func matvec(_ m: [Double], _ x: [Double], rows: Int) -> [Double] {
+            let cols = x.count
+            return (0..<rows).map { r in (0..<cols).reduce(0.0) { $0 + m[r * cols + $1] * x[$1] } }
+        }
+        func rmsNorm(_ x: [Double], _ g: [Double]) -> [Double] {
+            let ms = x.reduce(0) { $0 + $1 * $1 } / Double(x.count)
+            let inv = 1 / (ms + Double(Float(1e-5))).squareRoot()
+            return zip(x, g).map { $0 * inv * $1 }
+        }
+        func rope(_ v: inout [Double], heads: Int, position: Int) {
+            for h in 0..<heads {
+                for i in 0..<hs / 2 {
+                    let theta = Double(position) * pow(s.ropeBase, -Double(2 * i) / Double(hs))
+                    let a = v[h * hs + 2 * i], b = v[h * hs + 2 * i + 1]
+                    v[h * hs + 2 * i] = a * cos(theta) - b * sin(theta)
+                    v[h * hs + 2 * i + 1] = a * sin(theta) + b * cos(theta)
+                }
+            }
+        }
+        let embedding = w("token_embd.weight")
+        var x = tokens.map { Array(embedding[Int($0) * d..<(Int($0) + 1) * d]) }
+        for l in 0..<s.layers {
+            let p = "blk.\(l)."
+            let h = x.map { rmsNorm($0, w(p + "attn_norm.weight")) }
+            var q = h.map { matvec(w(p + "attn_q.weight"), $0, rows: d) }
+            var k = h.map { matvec(w(p + "attn_k.weight"), $0, rows: s.kvHeads * hs) }
+            let v = h.map { matvec(w(p + "attn_v.weight"), $0, rows: s.kvHeads * hs) }
+            for t in 0..<n {
+                rope(&q[t], heads: s.heads, position: t)
+                rope(&k[t], heads: s.kvHeads, position: t)
+            }
+            var attn = [[Double]](repeating: [Double](repeating: 0, count: d), count: n)
+            for t in 0..<n {
+                for head in 0..<s.heads {
+                    let kvh = head / group
+                    let scores = (0...t).map { j in
+                        (0..<hs).reduce(0.0) { $0 + q[t][head * hs + $1] * k[j][kvh * hs + $1] } / Double(hs).squareRoot()
+                    }
+                    let m = scores.max()!
+                    let e = scores.map { exp($0 - m) }
+                    let z = e.reduce(0, +)
+                    for i in 0..<hs {
+                        attn[t][head * hs + i] = (0...t).reduce(0.0) { $0 + e[$1] * v[$1][kvh * hs + i] } / z
+                    }
+                }
+            }
+            for t in 0..<n {
+                let o = matvec(w(p + "attn_output.weight"), attn[t], rows: d)
+                for i in 0..<d { x[t][i] += o[i] }
+                let hh = rmsNorm(x[t], w(p + "ffn_norm.weight"))
+                let g = matvec(w(p + "ffn_gate.weight"), hh, rows: s.feedForward)
+                let u = matvec(w(p + "ffn_up.weight"), hh, rows: s.feedForward)
+                let a = zip(g, u).map { $0 / (1 + exp(-$0)) * $1 }
+                let down = matvec(w(p + "ffn_down.weight"), a, rows: d)
+                for i in 0..<d { x[t][i] += down[i] }
+            }
+        }
+        let out = w(s.tiedOutput ? "token_embd.weight" : "output.weight")
+        return x.map { matvec(out, rmsNorm($0, w("output_norm.weight")), rows: s.vocabulary) }
+    }
+}
