@@ -20,7 +20,7 @@ public struct LatencyExperiment: PaperExperiment, Hashable, Codable {
 
     public var method: String {
         "For each prompt length and KV mode, one greedy request on a fresh engine (prompts are the reference text; "
-            + "no prefix cache): time to first token (the prefill) and the mean gap between generated tokens "
+            + "no prefix cache): time to first token (the prefill) and the median and mean gaps between generated tokens "
             + "(\(decodeTokens) tokens with a cache, \(noCacheDecodeTokens) without), in wall time and in the process's CPU "
             + "time. Modes run one after another at each length, so a change in the machine's load falls on all of them."
     }
@@ -49,8 +49,9 @@ public struct LatencyExperiment: PaperExperiment, Hashable, Codable {
                 let point = LengthPoint(
                     mode: mode, tokensPerPage: run.1, promptTokens: prompt.count, generatedTokens: trace.tokens.count,
                     timeToFirstTokenSeconds: trace.timeToFirstToken,
-                    decodeSecondsPerToken: Statistics.mean(trace.interTokenGaps),
-                    prefillCPUSeconds: trace.firstTokenCPUSeconds, decodeCPUSecondsPerToken: Statistics.mean(trace.interTokenCPUGaps),
+                    decodeSecondsPerToken: Statistics.median(trace.interTokenGaps),
+                    decodeMeanSecondsPerToken: Statistics.mean(trace.interTokenGaps),
+                    prefillCPUSeconds: trace.firstTokenCPUSeconds, decodeCPUSecondsPerToken: Statistics.median(trace.interTokenCPUGaps),
                     kvBytesInUse: fullest?.kvBytesInUse ?? 0, kvMinimumBytes: fullest?.kvMinimumBytes ?? 0,
                     peakResidentBytes: run.0.peakResidentBytes, residentBeforeBytes: run.0.residentBeforeBytes)
                 points.append(point)

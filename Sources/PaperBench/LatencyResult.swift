@@ -7,12 +7,12 @@ public struct LatencyResult: ExperimentResult, Hashable {
 
     public var table: DataTable {
         DataTable(
-            header: ["mode", "prompt tokens", "TTFT (s)", "decode (ms/token)", "decode (tokens/s)", "prefill CPU (s)",
-                     "decode CPU (ms/token)", "generated tokens"],
+            header: ["mode", "prompt tokens", "TTFT (s)", "decode median (ms/token)", "decode mean (ms/token)", "decode (tokens/s)",
+                     "prefill CPU (s)", "decode CPU median (ms/token)", "generated tokens"],
             rows: points.map { p in
                 [p.mode.label, String(p.promptTokens), fixed(p.timeToFirstTokenSeconds, 3), fixed(1000 * p.decodeSecondsPerToken, 2),
-                 fixed(1 / p.decodeSecondsPerToken, 1), fixed(p.prefillCPUSeconds, 3), fixed(1000 * p.decodeCPUSecondsPerToken, 2),
-                 String(p.generatedTokens)]
+                 fixed(1000 * p.decodeMeanSecondsPerToken, 2), fixed(1 / p.decodeSecondsPerToken, 1), fixed(p.prefillCPUSeconds, 3),
+                 fixed(1000 * p.decodeCPUSecondsPerToken, 2), String(p.generatedTokens)]
             })
     }
 
@@ -31,7 +31,7 @@ public struct LatencyResult: ExperimentResult, Hashable {
                     y: ChartAxis("TTFT (s)", scale: .log10),
                     series: modes.map { m in ChartSeries(m.label, points(m).map { (Double($0.promptTokens), $0.timeToFirstTokenSeconds) }) }),
                 LineChart(
-                    title: "Per-token decode latency", x: ChartAxis("context tokens (prompt)", scale: .log2),
+                    title: "Per-token decode latency (median gap)", x: ChartAxis("context tokens (prompt)", scale: .log2),
                     y: ChartAxis("ms per generated token", scale: .log10),
                     series: modes.map { m in
                         ChartSeries(m.label, points(m).map { (Double($0.promptTokens), 1000 * $0.decodeSecondsPerToken) })

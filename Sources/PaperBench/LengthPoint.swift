@@ -11,10 +11,13 @@ public struct LengthPoint: Sendable, Hashable, Codable {
     public var generatedTokens: Int
     /// Submission to the first generated token: the prefill of the whole prompt.
     public var timeToFirstTokenSeconds: Double
-    /// The mean gap between generated tokens.
+    /// The median gap between generated tokens: the steady-state per-token latency (a burst of
+    /// load from other processes on this shared machine moves the mean far more).
     public var decodeSecondsPerToken: Double
-    /// The process's CPU seconds for the prefill, and per generated token: the same work with
-    /// the time other processes took from this one left out.
+    /// The mean gap (the paper's definition).
+    public var decodeMeanSecondsPerToken: Double
+    /// The process's CPU seconds for the prefill, and the median per generated token: the same
+    /// work with most of the time other processes took from this one left out.
     public var prefillCPUSeconds: Double
     public var decodeCPUSecondsPerToken: Double
     /// KV bytes the engine's books held at the fullest moment, and the minimum for the tokens

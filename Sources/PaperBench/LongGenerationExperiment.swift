@@ -20,7 +20,8 @@ public struct LongGenerationExperiment: PaperExperiment, Hashable, Codable {
     public var method: String {
         "One greedy sequence from a \(promptTokens)-token prompt generates until it is \(grouped(targetLength)) tokens long "
             + "(stop tokens disabled), on a fresh engine per mode; throughput over each window of \(windowTokens) generated "
-            + "tokens from the arrival times (and the process's CPU time per token), the headline over the final window."
+            + "tokens from the arrival times (the paper's throughput), with the window's median gap and median CPU time per token "
+            + "beside it; the headline is the final window."
     }
 
     public func run(in context: BenchContext) async throws -> LongGenerationResult {
@@ -42,11 +43,11 @@ public struct LongGenerationExperiment: PaperExperiment, Hashable, Codable {
             var windows: [LongGenerationRun.Window] = []
             var end = gaps.count
             while end >= windowTokens {
-                let seconds = gaps[(end - windowTokens)..<end].reduce(0, +)
-                let cpu = cpuGaps[(end - windowTokens)..<end].reduce(0, +)
+                let window = Array(gaps[(end - windowTokens)..<end])
                 windows.insert(
-                    .init(endLength: promptTokens + end + 1, tokensPerSecond: Double(windowTokens) / seconds,
-                          cpuMillisecondsPerToken: 1000 * cpu / Double(windowTokens)), at: 0)
+                    .init(endLength: promptTokens + end + 1, tokensPerSecond: Double(windowTokens) / window.reduce(0, +),
+                          medianGapMilliseconds: 1000 * Statistics.median(window),
+                          cpuMillisecondsPerToken: 1000 * Statistics.median(Array(cpuGaps[(end - windowTokens)..<end]))), at: 0)
                 end -= windowTokens
             }
             let last = batch.samples.last { $0.kvBytesInUse > 0 }

@@ -6,8 +6,12 @@ public struct LongGenerationRun: Sendable, Hashable, Codable {
     public struct Window: Sendable, Hashable, Codable {
         /// The sequence length (prompt and generated) at the window's last token.
         public var endLength: Int
+        /// Tokens over the window's wall time (the paper's throughput).
         public var tokensPerSecond: Double
-        /// CPU milliseconds per generated token over the window.
+        /// The window's median gap between tokens: its steady state, with bursts of load from
+        /// other processes left out.
+        public var medianGapMilliseconds: Double
+        /// The window's median CPU milliseconds per generated token.
         public var cpuMillisecondsPerToken: Double
     }
 

@@ -54,7 +54,7 @@ public struct PaperBench: Sendable {
     ///   cannot be written.
     public func run() async throws -> PaperResults {
         try FileManager.default.createDirectory(at: outputDirectory, withIntermediateDirectories: true)
-        let started = monotonicSeconds()
+        let started = monotonicSeconds(), startedCPU = processCPUSeconds()
         let bundle = try ModelBundle(path: modelPath)
         let context = BenchContext(bundle: bundle, plan: plan, text: text, peerResults: peerResults, progress: progress)
         var results = PaperResults(
@@ -78,6 +78,7 @@ public struct PaperBench: Sendable {
         results.machine.loadAverageEnd = MachineInfo.loadAverage()
         results.finishedAt = Self.timestamp()
         results.totalSeconds = monotonicSeconds() - started
+        results.totalCPUSeconds = processCPUSeconds() - startedCPU
         try write(results)
         progress("done in \(Int(results.totalSeconds ?? 0)) s: \(outputDirectory.appendingPathComponent("REPORT.md").path)")
         return results

@@ -11,7 +11,7 @@ public enum PaperReport {
 
             The evaluation of *Paged Attention Meets FlexAttention* (`shared/seed/`, sections III-D and IV), run by one \
             command: `\(results.command)`. Scale `\(plan.scale)`, started \(results.startedAt)\
-            \(results.totalSeconds.map { ", \(fixed($0 / 60, 1)) minutes" } ?? " (still running or interrupted)").
+            \(duration(results)).
 
             The paper measured LLaMA-7B in fp16 on NVIDIA T4/L4 GPUs (and its published scripts never turned paging on). \
             This run measures \(results.model.file) (\(results.model.layers) layers, \(results.model.kvHeads) KV heads × \
@@ -47,6 +47,18 @@ public enum PaperReport {
 
             """
         return out
+    }
+
+    /// How long the run took, in wall and CPU time, or that it has not finished.
+    static func duration(_ results: PaperResults) -> String {
+        guard let wall = results.totalSeconds else { return " (still running, or interrupted)" }
+        var text = ", \(fixed(wall / 60, 1)) minutes"
+        if let cpu = results.totalCPUSeconds {
+            let cores = Double(max(1, results.machine.kernelThreads))
+            text += " (\(fixed(cpu / 60, 1)) CPU-minutes, so at least \(fixed(cpu / 60 / cores, 1)) minutes on \(Int(cores)) idle cores; "
+                + "the difference is time other processes took, and stretches where fewer threads had work)"
+        }
+        return text
     }
 
     /// The section of one experiment: what was measured, then its figure, table and notes, or

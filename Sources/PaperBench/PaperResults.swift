@@ -18,6 +18,9 @@ public struct PaperResults: Sendable, Codable {
     public var startedAt: String
     public var finishedAt: String?
     public var totalSeconds: Double?
+    /// CPU seconds the whole run used (all threads): on an idle machine with N cores, the run
+    /// takes at least this divided by N.
+    public var totalCPUSeconds: Double?
 
     public var latency: ExperimentOutcome<LatencyResult>?
     public var memory: ExperimentOutcome<MemoryResult>?
