@@ -54,6 +54,7 @@ struct EngineOptions: ParsableArguments {
 
     /// Loads the model and starts an engine, turning failures into a clear message.
     func makeEngine() throws -> Engine {
+        if let problem = KernelPath.environmentProblem { printError("warning: \(problem)") }
         do {
             let bundle = try ModelBundle(path: model)
             return try Engine(bundle: bundle, configuration: configuration)
