@@ -70,7 +70,7 @@ let package = Package(
 if Context.environment["PAGEDFLEX_FUZZ"] != nil {
     package.targets += [
         .target(name: "FuzzSupport", dependencies: ["GGUF", "Tokenizers"], path: "Fuzz/FuzzSupport", swiftSettings: swiftSettings),
-        .executableTarget(name: "FuzzGGUF", dependencies: ["GGUF", "Kernels", "Llama"], path: "Fuzz/FuzzGGUF", swiftSettings: swiftSettings),
+        .executableTarget(name: "FuzzGGUF", dependencies: ["GGUF", "Kernels", "Llama", "FuzzSupport"], path: "Fuzz/FuzzGGUF", swiftSettings: swiftSettings),
         .executableTarget(name: "FuzzTokenizer", dependencies: ["Tokenizers", "FuzzSupport"], path: "Fuzz/FuzzTokenizer", swiftSettings: swiftSettings),
         .executableTarget(name: "FuzzChatTemplate", dependencies: ["Tokenizers", "FuzzSupport"], path: "Fuzz/FuzzChatTemplate", swiftSettings: swiftSettings),
     ]
