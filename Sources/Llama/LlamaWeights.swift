@@ -35,7 +35,7 @@ public struct LlamaWeights: @unchecked Sendable {
                 throw .tensorShape(name: name, expected: [columns, rows], found: t.dimensions)
             }
             guard let type = WeightType(t.type) else {
-                throw .unsupportedTensorType(name: name, type: t.type.name, expected: "F32, F16, BF16, Q8_0, Q4_0 or Q4_1")
+                throw .unsupportedTensorType(name: name, type: t.type.name, expected: "F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K or Q6_K")
             }
             return WeightMatrix(type: type, rowCount: rows, columnCount: columns, base: file.data(of: t).baseAddress!)
         }
@@ -88,6 +88,11 @@ extension WeightType {
         case .q8_0: self = .q8_0
         case .q4_0: self = .q4_0
         case .q4_1: self = .q4_1
+        case .q5_0: self = .q5_0
+        case .q5_1: self = .q5_1
+        case .q4_K: self = .q4_K
+        case .q5_K: self = .q5_K
+        case .q6_K: self = .q6_K
         default: return nil
         }
     }
