@@ -26,7 +26,7 @@ extension ModelBundle {
     /// Perplexity of `tokens` over its first `windowCount` windows (as many as fit by default).
     public func perplexity(
         of tokens: [Int32], window: Int, windowCount: Int? = nil, configuration: EngineConfiguration = .init(),
-        progress: ((Int, Int) -> Void)? = nil
+        progress: ((Int, Int) -> Void)? = nil, tokenNLL: ((_ window: Int, _ position: Int, _ nll: Double) -> Void)? = nil
     ) throws(EngineError) -> PerplexityResult {
         let c = model.configuration
         guard window >= 2, window <= c.contextLength else {
@@ -57,7 +57,9 @@ extension ModelBundle {
                         logitPositions: { Array($0.clamped(to: 0..<window - 1)) }, logits: &logits) { positions, all in
                 for (row, p) in positions.enumerated() {
                     let r = UnsafeBufferPointer(rebasing: all[row * vocab..<(row + 1) * vocab])
-                    nll += Self.logSumExp(r) - Double(r[Int(windowTokens[p + 1])])
+                    let token = Self.logSumExp(r) - Double(r[Int(windowTokens[p + 1])])
+                    tokenNLL?(w, p + 1, token)
+                    nll += token
                 }
             }
             cache.release(id)

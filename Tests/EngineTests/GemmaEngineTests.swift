@@ -31,7 +31,7 @@ struct GemmaEngineTests {
         let bundle = try load()
         let reference = try ReferenceFile.loadGemma()
         let config = configuration(mode, pageSize: pageSize, memory: Self.memory(mode), batchTokens: 200)
-        for prompt in reference.prompts where (mode == .paged && pageSize == 16) || prompt.ids.count < 100 {
+        for prompt in reference.prompts where (mode == .paged && pageSize == 16) || prompt.name == "capital_france" {
             let n = prompt.ids.count
             let expected = try reference.lastLogits(prompt, directory: Self.directory)
             try bundle.forEachPromptLogits(of: prompt.ids, positions: Set(0..<n), configuration: config) { p, r in
@@ -65,19 +65,20 @@ struct GemmaEngineTests {
         }
         let paged = try logits(.paged, 16, 512)
         #expect(paged.count == positions.count)
-        for (mode, pageSize, chunk) in [(KVMode.paged, 1, 97), (.contiguous, 16, 300), (.none, 16, 512)] {
+        for (mode, pageSize, chunk) in [(KVMode.paged, 1, 97), (.none, 16, 512)] {
             #expect(try logits(mode, pageSize, chunk) == paged, "\(mode) \(pageSize) chunks of \(chunk)")
         }
     }
 
-    @Test(arguments: [(KVMode.paged, 16), (.paged, 8), (.paged, 128), (.contiguous, 16), (.none, 16)])
+    @Test(arguments: [(KVMode.paged, 16), (.paged, 128), (.contiguous, 16), (.none, 16)])
     func greedyContinuationsMatchTheReference(mode: KVMode, pageSize: Int) async throws {
         let bundle = try load()
         let engine = try Engine(bundle: bundle, configuration: configuration(mode, pageSize: pageSize, memory: Self.memory(mode)))
         defer { engine.shutdown() }
-        // The long prompt in the default layout and contiguous; the short ones everywhere.
-        let all = (mode == .paged && pageSize == 16) || mode == .contiguous
-        for prompt in try ReferenceFile.loadGemma().prompts where all || prompt.ids.count < 100 {
+        // Every prompt in the default layout; in the others, the prompt whose continuation has
+        // the smallest top-1 gap (0.0048 at step 25).
+        let all = mode == .paged && pageSize == 16
+        for prompt in try ReferenceFile.loadGemma().prompts where all || prompt.name == "capital_france" {
             let tokens = try await engine.tokens(for: greedy(prompt.ids, count: prompt.greedy.ids.count))
             #expect(tokens[0] == prompt.greedy.ids, "\(mode) \(pageSize): \(prompt.name)")
             #expect(bundle.tokenizer.decode(tokens[0]) == prompt.greedy.text)
@@ -102,17 +103,12 @@ struct GemmaEngineTests {
         }
         let last = reference.n_windows - 1
         let lastWindow = Array(tokens[last * window..<(last + 1) * window])
-        let one = try bundle.perplexity(of: lastWindow, window: window, windowCount: 1, configuration: configuration(memory: .tokens(4096)))
-        #expect(abs(one.meanNLL - reference.per_window_mean_nll[last]) <= 1e-5, "window \(last): \(one.meanNLL) vs \(reference.per_window_mean_nll[last])")
-        // Each token's NLL, from the same logits.
-        var input = lastWindow
-        input[0] = try #require(bundle.tokenizer.bosTokenID)
         var worst = 0.0
-        try bundle.forEachPromptLogits(of: input, positions: Set(0..<window - 1), configuration: configuration(memory: .tokens(4096))) { p, r in
-            let m = Double(r.max()!)
-            let lse = m + Foundation.log(r.reduce(0.0) { $0 + Foundation.exp(Double($1) - m) })
-            worst = max(worst, abs(lse - Double(r[Int(input[p + 1])]) - Double(nll[last * (window - 1) + p])))
-        }
+        let one = try bundle.perplexity(
+            of: lastWindow, window: window, windowCount: 1, configuration: configuration(memory: .tokens(4096)),
+            tokenNLL: { _, position, got in worst = max(worst, abs(got - Double(nll[last * (window - 1) + position - 1]))) })
+        #expect(one.predictionCount == window - 1)
+        #expect(abs(one.meanNLL - reference.per_window_mean_nll[last]) <= 1e-5, "window \(last): \(one.meanNLL) vs \(reference.per_window_mean_nll[last])")
         #expect(worst <= 1e-3, "max |ΔNLL| \(worst)")
         guard ProcessInfo.processInfo.environment["PAGEDFLEX_GEMMA_FULL_PERPLEXITY"] == "1" else { return }
         let all = try bundle.perplexity(of: tokens, window: window, windowCount: reference.n_windows, configuration: configuration(memory: .tokens(4096)))
