@@ -10,9 +10,9 @@ import CKernels
 import Foundation
 
 public enum Matmul {
-    /// Whether the AVX2/FMA/F16C kernels of CKernels run (checked once); otherwise the portable
-    /// Swift kernels below, which compute the same operations in the same order.
-    public static let usesAVX2 = pf_cpu_has_avx2_fma() == 1 && ProcessInfo.processInfo.environment["PAGEDFLEX_PORTABLE_KERNELS"] == nil
+    /// Whether the AVX2/FMA/F16C kernels of CKernels run (``KernelPath/active``); otherwise the
+    /// portable Swift kernels below, which compute the same operations in the same order.
+    public static var usesAVX2: Bool { KernelPath.active == .avx2 }
 
     /// Tokens per block of X kept hot in cache while all rows pass over it.
     @usableFromInline static let tokenBlock = 64

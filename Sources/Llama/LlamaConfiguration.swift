@@ -4,6 +4,8 @@ import Kernels
 /// Why a model could not be loaded as a llama model.
 public enum LlamaError: Error, Equatable, CustomStringConvertible {
     case unsupportedArchitecture(String)
+    /// A `llama.rope.scaling.type` PagedFlex does not compute (it would give wrong output).
+    case unsupportedRopeScaling(String)
     case invalidConfiguration(String)
     case missingTensor(String)
     case tensorShape(name: String, expected: [Int], found: [Int])
@@ -13,6 +15,8 @@ public enum LlamaError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .unsupportedArchitecture(let a): "unsupported architecture '\(a)' (PagedFlex runs 'llama' and 'gemma3' models)"
+        case .unsupportedRopeScaling(let type):
+            "unsupported rope scaling type '\(type)' (PagedFlex computes \(RopeScaling.supportedTypes.joined(separator: ", ")))"
         case .invalidConfiguration(let why): "invalid llama configuration: \(why)"
         case .missingTensor(let name): "the model has no tensor '\(name)'"
         case .tensorShape(let name, let expected, let found):
@@ -94,6 +98,16 @@ public struct LlamaConfiguration: Sendable, Equatable {
     /// Keys visible to a query in the sliding-window layers, itself included
     /// (`attention.sliding_window`); nil when the model has no such layers.
     public var slidingWindow: Int?
+    /// `llama.rope.scaling.*` (set by ``init(gguf:)``; none otherwise).
+    public var ropeScaling: RopeScaling = .none
+
+    /// Bounds on the hyper-parameters a file may declare, far above any real llama model, so
+    /// that no size computed from them (widths, KV bytes per token, token buffers) overflows.
+    public static let maxContextLength = 1 << 24
+    public static let maxLayerCount = 1 << 10
+    public static let maxWidth = 1 << 20
+    public static let maxHeadCount = 1 << 12
+    public static let maxHeadSize = 1 << 12
 
     /// Query heads per KV head: query head `h` reads KV head `h / groupSize`.
     public var groupSize: Int { headCount / kvHeadCount }
@@ -167,6 +181,7 @@ public struct LlamaConfiguration: Sendable, Equatable {
                 vocabularySize: embedding.rowCount,
                 architecture: traits,
                 slidingWindow: traits.globalLayerPeriod == nil ? nil : try optionalInt(p + "attention.sliding_window"))
+            ropeScaling = try RopeScaling(gguf: file, contextLength: contextLength)
         } catch let error as LlamaError {
             throw error
         } catch let error as GGUFError {
@@ -180,8 +195,16 @@ public struct LlamaConfiguration: Sendable, Equatable {
         func check(_ ok: Bool, _ why: @autoclosure () -> String) throws(LlamaError) {
             if !ok { throw .invalidConfiguration(why()) }
         }
-        try check(layerCount > 0, "block_count must be positive, got \(layerCount)")
+        // Bounds first: the checks after them multiply these.
+        try check(layerCount > 0 && layerCount <= Self.maxLayerCount, "block_count must be in 1...\(Self.maxLayerCount), got \(layerCount)")
         try check(headCount > 0 && kvHeadCount > 0, "head counts must be positive (\(headCount), \(kvHeadCount))")
+        try check(headCount <= Self.maxHeadCount && kvHeadCount <= Self.maxHeadCount,
+                  "head counts (\(headCount), \(kvHeadCount)) exceed \(Self.maxHeadCount)")
+        try check(headSize <= Self.maxHeadSize, "head size \(headSize) exceeds \(Self.maxHeadSize)")
+        try check(embeddingLength <= Self.maxWidth && feedForwardLength <= Self.maxWidth && headCount * headSize <= Self.maxWidth,
+                  "a layer width (embedding_length \(embeddingLength), feed_forward_length \(feedForwardLength), heads × head size \(headCount * headSize)) exceeds \(Self.maxWidth)")
+        try check(contextLength <= Self.maxContextLength, "context_length \(contextLength) exceeds \(Self.maxContextLength) tokens")
+        try check(vocabularySize <= Self.maxWidth * 16, "vocabulary of \(vocabularySize) tokens exceeds \(Self.maxWidth * 16)")
         try check(headCount % kvHeadCount == 0, "head_count \(headCount) is not a multiple of head_count_kv \(kvHeadCount)")
         try check(headSize > 0 && headSize % 8 == 0, "head size \(headSize) must be a positive multiple of 8")
         try check(embeddingLength > 0 && embeddingLength % 32 == 0, "embedding_length \(embeddingLength) must be a positive multiple of 32")
@@ -190,7 +213,7 @@ public struct LlamaConfiguration: Sendable, Equatable {
         try check(ropeDimensions > 0 && ropeDimensions % 2 == 0 && ropeDimensions <= headSize,
                   "rope dimension_count \(ropeDimensions) must be even and at most the head size \(headSize)")
         try check(rmsEpsilon > 0 && rmsEpsilon < 1, "layer_norm_rms_epsilon \(rmsEpsilon) is out of range")
-        try check(ropeBase > 1, "rope freq_base \(ropeBase) must exceed 1")
+        try check(ropeBase > 1 && ropeBase.isFinite, "rope freq_base \(ropeBase) must exceed 1")
         try check(contextLength > 0, "context_length must be positive, got \(contextLength)")
         try check(vocabularySize > 0, "vocabulary is empty")
         if let slidingWindow { try check(slidingWindow > 0, "attention.sliding_window must be positive, got \(slidingWindow)") }

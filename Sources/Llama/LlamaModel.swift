@@ -16,8 +16,10 @@ public final class LlamaModel: Sendable {
         configuration = try LlamaConfiguration(gguf: file)
         weights = try LlamaWeights(file: file, configuration: configuration)
         let c = configuration
-        rope = RotaryEmbedding(
-            headSize: c.headSize, rotaryDimensions: c.ropeDimensions, base: c.ropeBase, style: c.architecture.ropeStyle)
+        rope = c.ropeScaling.rotaryEmbedding(
+            headSize: c.headSize, rotaryDimensions: c.ropeDimensions, base: c.ropeBase,
+            frequencyFactors: weights.ropeFrequencyFactors, style: c.architecture.ropeStyle)
+        // The sliding-window layers' RoPE: their own base, unscaled (llama.cpp's freq_base_swa).
         localRope = RotaryEmbedding(
             headSize: c.headSize, rotaryDimensions: c.ropeDimensions, base: c.architecture.localRopeBase ?? c.ropeBase,
             style: c.architecture.ropeStyle)

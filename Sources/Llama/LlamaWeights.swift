@@ -30,6 +30,8 @@ public struct LlamaWeights: @unchecked Sendable {
     /// `output.weight`, or the token embedding when the model ties them.
     public let output: WeightMatrix
     public let layers: [Layer]
+    /// `rope_freqs.weight`: llama3-style per-pair divisors of the rotary frequencies, if any.
+    public let ropeFrequencyFactors: [Float]?
 
     public init(file: GGUFFile, configuration c: LlamaConfiguration) throws(LlamaError) {
         self.file = file
@@ -80,6 +82,16 @@ public struct LlamaWeights: @unchecked Sendable {
                 postFeedForwardNorm: try vector(p + "post_ffw_norm.weight", count: d, if: a.hasPostNorms)))
         }
         self.layers = layers
+        if file.tensor(named: "rope_freqs.weight") != nil {
+            let pairs = c.ropeDimensions / 2
+            let factors = Array(UnsafeBufferPointer(start: try vector("rope_freqs.weight", count: pairs), count: pairs))
+            guard factors.allSatisfy({ $0.isFinite && $0 > 0 }) else {
+                throw .invalidConfiguration("rope_freqs.weight holds a factor that is not a positive finite number")
+            }
+            ropeFrequencyFactors = factors
+        } else {
+            ropeFrequencyFactors = nil
+        }
     }
 }
 

@@ -83,7 +83,7 @@ struct GemmaEngineTests {
             #expect(tokens[0] == prompt.greedy.ids, "\(mode) \(pageSize): \(prompt.name)")
             #expect(bundle.tokenizer.decode(tokens[0]) == prompt.greedy.text)
         }
-        let usage = await engine.idleUsage()
+        let usage = try await engine.idleUsage()
         #expect(usage.usedPageCount == 0, "pages leaked: \(usage)")
     }
 
@@ -141,7 +141,7 @@ struct GemmaEngineTests {
             return all
         }
         #expect(got == expected)
-        let usage = await tight.idleUsage()
+        let usage = try await tight.idleUsage()
         #expect(usage.usedPageCount == 0, "pages leaked: \(usage)")
         #expect(usage.preemptions > 0, "a budget this small must preempt")
     }
