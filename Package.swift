@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "PaperBench", dependencies: ["Engine", "Llama", "FlexAttention", "PagedKVCache", "Tokenizers", "Sampling", "Kernels", "CKernels"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "pagedflex",
-            dependencies: ["Engine", "Kernels", "FlexAttention", "PagedKVCache", "PaperBench", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Engine", "Llama", "GGUF", "Kernels", "FlexAttention", "PagedKVCache", "PaperBench", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings),
 
         // Shared test helpers: a GGUF writer for tiny hermetic models, the naive reference
