@@ -13,7 +13,7 @@ extension Engine {
             var pages = 0, shared = 0, emptySlots = 0
             if request.liveSamples.count == 1 {
                 guard scheduler.cache.contains(entry.id) else { continue }
-                let u = scheduler.cache.sequenceUsage(of: entry.id)
+                let u = scheduler.cache.sequenceUsage(of: entry.id, reusedLeadingPageCount: reusedPages(entry.id))
                 (pages, shared, emptySlots) = (u.pageCount, u.sharedPageCount, u.emptySlotCount)
             } else {
                 // Samples forked from one prompt share its full pages: count each page once.
@@ -24,7 +24,7 @@ extension Engine {
                     for page in scheduler.cache.pageTable(of: seq).pages where !distinct.insert(page).inserted {
                         sharedWithin.insert(page)
                     }
-                    shared = max(shared, scheduler.cache.sequenceUsage(of: seq).sharedPageCount)
+                    shared = max(shared, scheduler.cache.sequenceUsage(of: seq, reusedLeadingPageCount: reusedPages(seq)).sharedPageCount)
                 }
                 pages = distinct.count
                 shared = max(shared, sharedWithin.count)
@@ -34,6 +34,11 @@ extension Engine {
             request.accounting.peakKVBytes = request.accounting.peakPageCount * pageLayout.bytesPerPage
             request.accounting.partialPageWasteBytes = emptySlots * pageLayout.bytesPerToken
         }
+    }
+
+    /// The leading pages of `seq` that came from the prefix cache.
+    private func reusedPages(_ seq: SequenceID) -> Int {
+        (samples[seq]?.cachedPromptTokens ?? 0) / pageLayout.tokensPerPage
     }
 
     func publishUsage() {

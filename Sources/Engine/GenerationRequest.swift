@@ -84,7 +84,8 @@ public struct GenerationStats: Sendable, Hashable, Codable {
 public struct RequestAccounting: Sendable, Hashable, Codable {
     /// The most pages the request held at the end of a step.
     public var peakPageCount = 0
-    /// The most of its pages shared at once with another sequence (prefix cache, forks).
+    /// The most of its pages at once that it did not compute itself: served by the prefix cache
+    /// or shared with another sequence (a fork, a common prefix).
     public var peakSharedPageCount = 0
     /// `peakPageCount` in bytes.
     public var peakKVBytes = 0

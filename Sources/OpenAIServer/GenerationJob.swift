@@ -21,6 +21,8 @@ struct GenerationJob: Sendable {
 struct RequestParser: Sendable {
     let bundle: ModelBundle
     let modelName: String
+    /// The most tokens one request can hold in KV memory (the engine's budget).
+    var tokenCapacity = Int.max
 
     var contextLength: Int { bundle.model.configuration.contextLength }
 
@@ -79,7 +81,8 @@ struct RequestParser: Sendable {
         let tokens = chatTokens(messages)
         let n = try sampleCount(f)
         let field = f["max_completion_tokens"] != nil ? "max_completion_tokens" : "max_tokens"
-        let maxTokens = try f.int(field) ?? max(1, contextLength - tokens.count)
+        // By default as many as fit: in the context and in the KV budget.
+        let maxTokens = try f.int(field) ?? max(1, min(contextLength, tokenCapacity) - tokens.count)
         var request = try common(f, tokens: tokens, maxTokens: maxTokens, maxTokensField: field, n: n)
         request.logprobCount = logprobs ? (top ?? 0) : nil
         let (stream, includeUsage) = try streaming(f)

@@ -10,7 +10,7 @@ extension OpenAIServer {
     func generate(_ request: Request, kind: GenerationJob.Kind) async throws(APIError) -> Response {
         let engine = try requireEngine()
         let body = try await body(of: request)
-        let parser = RequestParser(bundle: engine.bundle, modelName: configuration.modelName)
+        let parser = RequestParser(bundle: engine.bundle, modelName: configuration.modelName, tokenCapacity: engine.kvTokenCapacity)
         let job = kind == .chat ? try parser.chat(body) : try parser.completion(body)
         do { try engine.validate(job.request) } catch { throw APIError(error) }
         guard let events = engine.submit(job.request, maxQueued: configuration.maxWaiting) else {

@@ -125,7 +125,7 @@ public final class OpenAIServer: Sendable {
         if let model = try f.string("model"), model != configuration.modelName {
             throw .notFound("the model '\(model)' does not exist; this server serves '\(configuration.modelName)'", param: "model", code: "model_not_found")
         }
-        let parser = RequestParser(bundle: engine.bundle, modelName: configuration.modelName)
+        let parser = RequestParser(bundle: engine.bundle, modelName: configuration.modelName, tokenCapacity: engine.kvTokenCapacity)
         let tokens: [Int32]
         if let text = try f.string("prompt") {
             tokens = engine.bundle.tokenizer.encode(text, parseSpecialTokens: try f.bool("add_special_tokens") ?? true)
