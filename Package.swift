@@ -92,3 +92,15 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// Coverage-guided fuzzers (libFuzzer), only when PAGEDFLEX_FUZZ is set: scripts/fuzz builds one
+// with `-sanitize=fuzzer,address` and `-parse-as-library` (libFuzzer supplies `main`). The seed
+// corpora and the vocabulary they read live in Fuzz/ (Fuzz/README.md).
+if Context.environment["PAGEDFLEX_FUZZ"] != nil {
+    package.targets += [
+        .target(name: "FuzzSupport", dependencies: ["GGUF", "Tokenizers"], path: "Fuzz/FuzzSupport", swiftSettings: swiftSettings),
+        .executableTarget(name: "FuzzGGUF", dependencies: ["GGUF", "Kernels", "Llama"], path: "Fuzz/FuzzGGUF", swiftSettings: swiftSettings),
+        .executableTarget(name: "FuzzTokenizer", dependencies: ["Tokenizers", "FuzzSupport"], path: "Fuzz/FuzzTokenizer", swiftSettings: swiftSettings),
+        .executableTarget(name: "FuzzChatTemplate", dependencies: ["Tokenizers", "FuzzSupport"], path: "Fuzz/FuzzChatTemplate", swiftSettings: swiftSettings),
+    ]
+}

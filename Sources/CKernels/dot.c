@@ -32,26 +32,31 @@ PF_AVX2 static inline void pf_nibbles(const uint8_t *q, pf_block *b) {
     b->q3 = pf_u8x8(_mm_srli_si128(hi, 8));
 }
 
-PF_AVX2 static inline void pf_decode_q4_1(const uint8_t *p, pf_block *b) {
+PF_AVX2 static inline void pf_decode_q4_1(const uint8_t *p, int j, pf_block *b) {
+    (void)j;
     b->scale = pf_half(p); b->offset = pf_half(p + 2); pf_nibbles(p + 4, b);
 }
-PF_AVX2 static inline void pf_decode_q4_0(const uint8_t *p, pf_block *b) {
+PF_AVX2 static inline void pf_decode_q4_0(const uint8_t *p, int j, pf_block *b) {
+    (void)j;
     b->scale = pf_half(p); b->offset = -8.0f * b->scale; pf_nibbles(p + 2, b);
 }
-PF_AVX2 static inline void pf_decode_q8_0(const uint8_t *p, pf_block *b) {
+PF_AVX2 static inline void pf_decode_q8_0(const uint8_t *p, int j, pf_block *b) {
+    (void)j;
     b->scale = pf_half(p); b->offset = 0;
     __m128i lo = _mm_loadu_si128((const __m128i *)(p + 2));
     __m128i hi = _mm_loadu_si128((const __m128i *)(p + 18));
     b->q0 = pf_i8x8(lo); b->q1 = pf_i8x8(_mm_srli_si128(lo, 8));
     b->q2 = pf_i8x8(hi); b->q3 = pf_i8x8(_mm_srli_si128(hi, 8));
 }
-PF_AVX2 static inline void pf_decode_f32(const uint8_t *p, pf_block *b) {
+PF_AVX2 static inline void pf_decode_f32(const uint8_t *p, int j, pf_block *b) {
+    (void)j;
     const float *f = (const float *)p;
     b->scale = 1; b->offset = 0;
     b->q0 = _mm256_loadu_ps(f); b->q1 = _mm256_loadu_ps(f + 8);
     b->q2 = _mm256_loadu_ps(f + 16); b->q3 = _mm256_loadu_ps(f + 24);
 }
-PF_AVX2 static inline void pf_decode_f16(const uint8_t *p, pf_block *b) {
+PF_AVX2 static inline void pf_decode_f16(const uint8_t *p, int j, pf_block *b) {
+    (void)j;
     b->scale = 1; b->offset = 0;
     b->q0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
     b->q1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p + 16)));
@@ -62,9 +67,87 @@ PF_AVX2 static inline __m256 pf_bf16x8(const uint8_t *p) {
     __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
     return _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
 }
-PF_AVX2 static inline void pf_decode_bf16(const uint8_t *p, pf_block *b) {
+PF_AVX2 static inline void pf_decode_bf16(const uint8_t *p, int j, pf_block *b) {
+    (void)j;
     b->scale = 1; b->offset = 0;
     b->q0 = pf_bf16x8(p); b->q1 = pf_bf16x8(p + 16); b->q2 = pf_bf16x8(p + 32); b->q3 = pf_bf16x8(p + 48);
+}
+
+// Q5_0/Q5_1: nibbles as Q4_0, and bit i of qh is bit 4 of element i.
+PF_AVX2 static inline __m256 pf_fifth_bits(uint32_t qh, int first) {
+    __m256i shifts = _mm256_add_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(first));
+    __m256i bits = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int)qh), shifts), _mm256_set1_epi32(1));
+    return _mm256_cvtepi32_ps(_mm256_slli_epi32(bits, 4));
+}
+PF_AVX2 static inline void pf_five_bits(const uint8_t *qs, uint32_t qh, pf_block *b) {
+    pf_nibbles(qs, b);
+    b->q0 = _mm256_add_ps(b->q0, pf_fifth_bits(qh, 0));
+    b->q1 = _mm256_add_ps(b->q1, pf_fifth_bits(qh, 8));
+    b->q2 = _mm256_add_ps(b->q2, pf_fifth_bits(qh, 16));
+    b->q3 = _mm256_add_ps(b->q3, pf_fifth_bits(qh, 24));
+}
+PF_AVX2 static inline void pf_decode_q5_0(const uint8_t *p, int j, pf_block *b) {
+    (void)j;
+    uint32_t qh; __builtin_memcpy(&qh, p + 2, 4);
+    b->scale = pf_half(p); b->offset = -16.0f * b->scale; pf_five_bits(p + 6, qh, b);
+}
+PF_AVX2 static inline void pf_decode_q5_1(const uint8_t *p, int j, pf_block *b) {
+    (void)j;
+    uint32_t qh; __builtin_memcpy(&qh, p + 4, 4);
+    b->scale = pf_half(p); b->offset = pf_half(p + 2); pf_five_bits(p + 8, qh, b);
+}
+
+// 32 bytes (unsigned) into four vectors of 8 floats, in element order.
+PF_AVX2 static inline void pf_bytes_u8(__m256i v, pf_block *b) {
+    __m128i lo = _mm256_castsi256_si128(v), hi = _mm256_extracti128_si256(v, 1);
+    b->q0 = pf_u8x8(lo); b->q1 = pf_u8x8(_mm_srli_si128(lo, 8));
+    b->q2 = pf_u8x8(hi); b->q3 = pf_u8x8(_mm_srli_si128(hi, 8));
+}
+
+// Block j's 6-bit scale and min from the 12 packed bytes of a Q4_K/Q5_K super-block.
+static inline void pf_k_scale_min(const uint8_t *s, int j, int *scale, int *min) {
+    if (j < 4) { *scale = s[j] & 63; *min = s[j + 4] & 63; }
+    else { *scale = (s[j + 4] & 15) | ((s[j - 4] >> 6) << 4); *min = (s[j + 4] >> 4) | ((s[j] >> 6) << 4); }
+}
+
+// Block j's unsigned values of a Q4_K super-block (qs at 16) or Q5_K (qh at 16, qs at 48).
+PF_AVX2 static inline __m256i pf_k_values(const uint8_t *p, int j, int fifth_bit) {
+    __m256i raw = _mm256_loadu_si256((const __m256i *)(p + (fifth_bit ? 48 : 16) + 32 * (j >> 1)));
+    __m256i mask = _mm256_set1_epi8(0x0F);
+    __m256i v = (j & 1) ? _mm256_and_si256(_mm256_srli_epi16(raw, 4), mask) : _mm256_and_si256(raw, mask);
+    if (fifth_bit) {
+        __m256i qh = _mm256_loadu_si256((const __m256i *)(p + 16));
+        __m256i bit = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(j)), _mm256_set1_epi8(1));
+        v = _mm256_or_si256(v, _mm256_slli_epi16(bit, 4));
+    }
+    return v;
+}
+PF_AVX2 static inline void pf_decode_k(const uint8_t *p, int j, int fifth_bit, pf_block *b) {
+    int sc, mn; pf_k_scale_min(p + 4, j, &sc, &mn);
+    b->scale = pf_half(p) * (float)sc; b->offset = -(pf_half(p + 2) * (float)mn);
+    pf_bytes_u8(pf_k_values(p, j, fifth_bit), b);
+}
+PF_AVX2 static inline void pf_decode_q4_k(const uint8_t *p, int j, pf_block *b) { pf_decode_k(p, j, 0, b); }
+PF_AVX2 static inline void pf_decode_q5_k(const uint8_t *p, int j, pf_block *b) { pf_decode_k(p, j, 1, b); }
+
+// Block j's values q − 32 of a Q6_K super-block, as signed bytes (see Kernels' BlockDecode).
+PF_AVX2 static inline __m256i pf_q6_values(const uint8_t *p, int j) {
+    int half = j >> 2, c = j & 3;
+    __m256i l = _mm256_loadu_si256((const __m256i *)(p + 64 * half + 32 * (c & 1)));
+    __m256i h = _mm256_loadu_si256((const __m256i *)(p + 128 + 32 * half));
+    __m256i low = _mm256_and_si256(_mm256_srl_epi16(l, _mm_cvtsi32_si128(c >= 2 ? 4 : 0)), _mm256_set1_epi8(0x0F));
+    __m256i high = _mm256_and_si256(_mm256_srl_epi16(h, _mm_cvtsi32_si128(2 * c)), _mm256_set1_epi8(3));
+    return _mm256_sub_epi8(_mm256_or_si256(low, _mm256_slli_epi16(high, 4)), _mm256_set1_epi8(32));
+}
+// The kernel's values are scale·(q − 32) per 16-element half (exact integers); the block's scale is d.
+PF_AVX2 static inline void pf_decode_q6_k(const uint8_t *p, int j, pf_block *b) {
+    __m256i v = pf_q6_values(p, j);
+    const int8_t *sc = (const int8_t *)(p + 192);
+    __m256 s0 = _mm256_set1_ps((float)sc[2 * j]), s1 = _mm256_set1_ps((float)sc[2 * j + 1]);
+    __m128i lo = _mm256_castsi256_si128(v), hi = _mm256_extracti128_si256(v, 1);
+    b->q0 = _mm256_mul_ps(s0, pf_i8x8(lo)); b->q1 = _mm256_mul_ps(s0, pf_i8x8(_mm_srli_si128(lo, 8)));
+    b->q2 = _mm256_mul_ps(s1, pf_i8x8(hi)); b->q3 = _mm256_mul_ps(s1, pf_i8x8(_mm_srli_si128(hi, 8)));
+    b->scale = pf_half(p + 208); b->offset = 0;
 }
 
 PF_AVX2 static inline __m256 pf_partial(const pf_block *b, const float *x) {
@@ -85,14 +168,14 @@ PF_AVX2 static inline float pf_hsum(__m256 v) {
 #define PF_ACC(acc, p, b, scaled) \
     acc = (scaled) ? _mm256_fmadd_ps(_mm256_set1_ps((b).scale), (p), acc) : _mm256_add_ps(acc, (p))
 
-#define PF_DEFINE_DOT(NAME, DECODE, BYTES, SCALED, OFFSET)                                              \
+#define PF_DEFINE_DOT(NAME, DECODE, BYTES, GROUP, SCALED, OFFSET)                                       \
 PF_AVX2 static inline void NAME##_avx2(const uint8_t *row, int blocks, const float *x, size_t xs,              \
                                 const float *sums, size_t ss, int ntok, float *y, size_t ys) {          \
     if (ntok == 4) {                                                                                    \
         __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                                     \
         float o0 = 0, o1 = 0, o2 = 0, o3 = 0;                                                           \
         for (int k = 0; k < blocks; k++) {                                                              \
-            pf_block b; DECODE(row + (size_t)k * BYTES, &b);                                            \
+            pf_block b; DECODE(row + (size_t)(k / GROUP) * BYTES, k % GROUP, &b);                       \
             const float *xb = x + (size_t)k * 32;                                                       \
             __m256 p0 = pf_partial(&b, xb), p1 = pf_partial(&b, xb + xs);                                \
             __m256 p2 = pf_partial(&b, xb + 2 * xs), p3 = pf_partial(&b, xb + 3 * xs);                   \
@@ -113,7 +196,7 @@ PF_AVX2 static inline void NAME##_avx2(const uint8_t *row, int blocks, const flo
         __m256 a = _mm256_setzero_ps(); float o = 0;                                                    \
         const float *xt = x + (size_t)t * xs; const float *st = sums + (size_t)t * ss;                  \
         for (int k = 0; k < blocks; k++) {                                                              \
-            pf_block b; DECODE(row + (size_t)k * BYTES, &b);                                            \
+            pf_block b; DECODE(row + (size_t)(k / GROUP) * BYTES, k % GROUP, &b);                       \
             __m256 p = pf_partial(&b, xt + (size_t)k * 32);                                             \
             PF_ACC(a, p, b, SCALED);                                                                    \
             if (OFFSET) o = __builtin_fmaf(b.offset, st[k], o);                                         \
@@ -122,12 +205,18 @@ PF_AVX2 static inline void NAME##_avx2(const uint8_t *row, int blocks, const flo
     }                                                                                                   \
 }
 
-PF_DEFINE_DOT(pf_dot_f32, pf_decode_f32, 128, 0, 0)
-PF_DEFINE_DOT(pf_dot_f16, pf_decode_f16, 64, 0, 0)
-PF_DEFINE_DOT(pf_dot_bf16, pf_decode_bf16, 64, 0, 0)
-PF_DEFINE_DOT(pf_dot_q8_0, pf_decode_q8_0, 34, 1, 0)
-PF_DEFINE_DOT(pf_dot_q4_0, pf_decode_q4_0, 18, 1, 1)
-PF_DEFINE_DOT(pf_dot_q4_1, pf_decode_q4_1, 20, 1, 1)
+// Groups of one block, or K-quant super-blocks of 8 (BYTES is the group's size).
+PF_DEFINE_DOT(pf_dot_f32, pf_decode_f32, 128, 1, 0, 0)
+PF_DEFINE_DOT(pf_dot_f16, pf_decode_f16, 64, 1, 0, 0)
+PF_DEFINE_DOT(pf_dot_bf16, pf_decode_bf16, 64, 1, 0, 0)
+PF_DEFINE_DOT(pf_dot_q8_0, pf_decode_q8_0, 34, 1, 1, 0)
+PF_DEFINE_DOT(pf_dot_q4_0, pf_decode_q4_0, 18, 1, 1, 1)
+PF_DEFINE_DOT(pf_dot_q4_1, pf_decode_q4_1, 20, 1, 1, 1)
+PF_DEFINE_DOT(pf_dot_q5_0, pf_decode_q5_0, 22, 1, 1, 1)
+PF_DEFINE_DOT(pf_dot_q5_1, pf_decode_q5_1, 24, 1, 1, 1)
+PF_DEFINE_DOT(pf_dot_q4_k, pf_decode_q4_k, 144, 8, 1, 1)
+PF_DEFINE_DOT(pf_dot_q5_k, pf_decode_q5_k, 176, 8, 1, 1)
+PF_DEFINE_DOT(pf_dot_q6_k, pf_decode_q6_k, 210, 8, 1, 0)
 
 #define PF_DEFINE_ROWS(NAME)                                                                           \
 PF_AVX2 static void NAME##_rows(const uint8_t *w, size_t row_bytes, int blocks, int r0, int r1,          \
@@ -157,6 +246,11 @@ PF_DEFINE_ROWS(pf_dot_bf16)
 PF_DEFINE_ROWS(pf_dot_q8_0)
 PF_DEFINE_ROWS(pf_dot_q4_0)
 PF_DEFINE_ROWS(pf_dot_q4_1)
+PF_DEFINE_ROWS(pf_dot_q5_0)
+PF_DEFINE_ROWS(pf_dot_q5_1)
+PF_DEFINE_ROWS(pf_dot_q4_k)
+PF_DEFINE_ROWS(pf_dot_q5_k)
+PF_DEFINE_ROWS(pf_dot_q6_k)
 
 int pf_matmul_rows(int type, const void *weights, size_t row_bytes, int blocks, int r0, int r1,
                    const float *x, int ntok, const float *sums, float *y, size_t ys) {
@@ -168,6 +262,11 @@ int pf_matmul_rows(int type, const void *weights, size_t row_bytes, int blocks, 
     case PF_WEIGHT_Q8_0: pf_dot_q8_0_rows(w, row_bytes, blocks, r0, r1, x, ntok, sums, y, ys); return 1;
     case PF_WEIGHT_Q4_0: pf_dot_q4_0_rows(w, row_bytes, blocks, r0, r1, x, ntok, sums, y, ys); return 1;
     case PF_WEIGHT_Q4_1: pf_dot_q4_1_rows(w, row_bytes, blocks, r0, r1, x, ntok, sums, y, ys); return 1;
+    case PF_WEIGHT_Q5_0: pf_dot_q5_0_rows(w, row_bytes, blocks, r0, r1, x, ntok, sums, y, ys); return 1;
+    case PF_WEIGHT_Q5_1: pf_dot_q5_1_rows(w, row_bytes, blocks, r0, r1, x, ntok, sums, y, ys); return 1;
+    case PF_WEIGHT_Q4_K: pf_dot_q4_k_rows(w, row_bytes, blocks, r0, r1, x, ntok, sums, y, ys); return 1;
+    case PF_WEIGHT_Q5_K: pf_dot_q5_k_rows(w, row_bytes, blocks, r0, r1, x, ntok, sums, y, ys); return 1;
+    case PF_WEIGHT_Q6_K: pf_dot_q6_k_rows(w, row_bytes, blocks, r0, r1, x, ntok, sums, y, ys); return 1;
     default: return 0;
     }
 }

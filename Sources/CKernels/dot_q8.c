@@ -60,12 +60,66 @@ PF_AVX2 static inline float pf_hsum8(__m256 v) {
     return _mm_cvtss_f32(q) + _mm_cvtss_f32(_mm_shuffle_ps(q, q, 1));
 }
 
-typedef struct { __m256i w; float d, offset; int is_signed; } pf_wblock;
+/// A weight block as the integer dot product sees it: 32 bytes (unsigned, or signed when
+/// is_signed), the float scale and offset, and for Q6_K an integer scale per 4-byte lane group
+/// (its two 16-element halves have their own scales; lane_scaled says whether to apply them).
+typedef struct { __m256i w; float d, offset; int is_signed, lane_scaled; __m256 lanes; } pf_wblock;
 
-PF_AVX2 static inline void pf_wdecode(int type, const uint8_t *p, pf_wblock *b) {
+PF_AVX2 static inline __m256i pf_fifth_bits_q8(uint32_t qh) {
+    // Bit i of qh becomes bit 4 of byte i: spread the 32 bits over 32 bytes.
+    __m256i spread = _mm256_shuffle_epi8(_mm256_set1_epi32((int)qh),
+        _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
+    __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
+    __m256i set = _mm256_cmpeq_epi8(_mm256_and_si256(spread, bit), bit);
+    return _mm256_and_si256(set, _mm256_set1_epi8(0x10));
+}
+
+static inline void pf_k_scale_min8(const uint8_t *s, int j, int *scale, int *min) {
+    if (j < 4) { *scale = s[j] & 63; *min = s[j + 4] & 63; }
+    else { *scale = (s[j + 4] & 15) | ((s[j - 4] >> 6) << 4); *min = (s[j + 4] >> 4) | ((s[j] >> 6) << 4); }
+}
+
+/// Block j of the group at p (see Kernels' BlockDecode for the layouts).
+PF_AVX2 static inline void pf_wdecode(int type, const uint8_t *p, int j, pf_wblock *b) {
+    b->is_signed = 0; b->lane_scaled = 0;
     switch (type) {
-    case PF_WEIGHT_Q4_1: b->d = pf_half8(p); b->offset = pf_half8(p + 2); b->w = pf_nibble_bytes(p + 4); b->is_signed = 0; break;
-    case PF_WEIGHT_Q4_0: b->d = pf_half8(p); b->offset = -8.0f * b->d; b->w = pf_nibble_bytes(p + 2); b->is_signed = 0; break;
+    case PF_WEIGHT_Q4_1: b->d = pf_half8(p); b->offset = pf_half8(p + 2); b->w = pf_nibble_bytes(p + 4); break;
+    case PF_WEIGHT_Q4_0: b->d = pf_half8(p); b->offset = -8.0f * b->d; b->w = pf_nibble_bytes(p + 2); break;
+    case PF_WEIGHT_Q5_0: case PF_WEIGHT_Q5_1: {
+        int q51 = type == PF_WEIGHT_Q5_1;
+        uint32_t qh; __builtin_memcpy(&qh, p + (q51 ? 4 : 2), 4);
+        b->d = pf_half8(p); b->offset = q51 ? pf_half8(p + 2) : -16.0f * b->d;
+        b->w = _mm256_or_si256(pf_nibble_bytes(p + (q51 ? 8 : 6)), pf_fifth_bits_q8(qh));
+        break;
+    }
+    case PF_WEIGHT_Q4_K: case PF_WEIGHT_Q5_K: {
+        int q5 = type == PF_WEIGHT_Q5_K, sc, mn;
+        pf_k_scale_min8(p + 4, j, &sc, &mn);
+        b->d = pf_half8(p) * (float)sc; b->offset = -(pf_half8(p + 2) * (float)mn);
+        __m256i raw = _mm256_loadu_si256((const __m256i *)(p + (q5 ? 48 : 16) + 32 * (j >> 1)));
+        __m256i mask = _mm256_set1_epi8(0x0F);
+        __m256i v = (j & 1) ? _mm256_and_si256(_mm256_srli_epi16(raw, 4), mask) : _mm256_and_si256(raw, mask);
+        if (q5) {
+            __m256i qh = _mm256_loadu_si256((const __m256i *)(p + 16));
+            __m256i bit = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(j)), _mm256_set1_epi8(1));
+            v = _mm256_or_si256(v, _mm256_slli_epi16(bit, 4));
+        }
+        b->w = v;
+        break;
+    }
+    case PF_WEIGHT_Q6_K: {
+        int half = j >> 2, c = j & 3;
+        __m256i l = _mm256_loadu_si256((const __m256i *)(p + 64 * half + 32 * (c & 1)));
+        __m256i h = _mm256_loadu_si256((const __m256i *)(p + 128 + 32 * half));
+        __m256i low = _mm256_and_si256(_mm256_srl_epi16(l, _mm_cvtsi32_si128(c >= 2 ? 4 : 0)), _mm256_set1_epi8(0x0F));
+        __m256i high = _mm256_and_si256(_mm256_srl_epi16(h, _mm_cvtsi32_si128(2 * c)), _mm256_set1_epi8(3));
+        b->w = _mm256_sub_epi8(_mm256_or_si256(low, _mm256_slli_epi16(high, 4)), _mm256_set1_epi8(32));
+        const int8_t *sc = (const int8_t *)(p + 192);
+        // After pmaddwd, lanes 0..3 hold elements 0..15 and lanes 4..7 elements 16..31.
+        b->lanes = _mm256_setr_m128(_mm_set1_ps((float)sc[2 * j]), _mm_set1_ps((float)sc[2 * j + 1]));
+        b->d = pf_half8(p + 208); b->offset = 0; b->is_signed = 1; b->lane_scaled = 1;
+        break;
+    }
     default: b->d = pf_half8(p); b->offset = 0; b->w = _mm256_loadu_si256((const __m256i *)(p + 2)); b->is_signed = 1; break;
     }
 }
@@ -74,11 +128,12 @@ PF_AVX2 static inline void pf_wdecode(int type, const uint8_t *p, pf_wblock *b) 
     do {                                                                                             \
         __m256i xq = _mm256_loadu_si256((const __m256i *)(xb)->q);                                   \
         __m256 dot = (b).is_signed ? pf_sdot((b).w, xq) : pf_udot((b).w, xq);                        \
+        if ((b).lane_scaled) dot = _mm256_mul_ps(dot, (b).lanes);                                    \
         acc = _mm256_fmadd_ps(_mm256_set1_ps((b).d * (xb)->d), dot, acc);                             \
         off = __builtin_fmaf((b).offset, (xb)->s, off);                                              \
     } while (0)
 
-PF_AVX2 static void pf_q8_rows(int type, const uint8_t *w, size_t row_bytes, size_t block_bytes, int blocks,
+PF_AVX2 static void pf_q8_rows(int type, const uint8_t *w, size_t row_bytes, size_t group_bytes, int group, int blocks,
                                int r0, int r1, const pf_q8_block *x, int ntok, float *y, size_t ys) {
     for (int t0 = 0; t0 < ntok; t0 += 64) {
         int t1 = t0 + 64 < ntok ? t0 + 64 : ntok;
@@ -90,7 +145,7 @@ PF_AVX2 static void pf_q8_rows(int type, const uint8_t *w, size_t row_bytes, siz
                 __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
                 float o0 = 0, o1 = 0, o2 = 0, o3 = 0;
                 for (int k = 0; k < blocks; k++) {
-                    pf_wblock b; pf_wdecode(type, row + (size_t)k * block_bytes, &b);
+                    pf_wblock b; pf_wdecode(type, row + (size_t)(k / group) * group_bytes, k % group, &b);
                     PF_Q8_STEP(a0, o0, b, x0 + k);
                     PF_Q8_STEP(a1, o1, b, x0 + blocks + k);
                     PF_Q8_STEP(a2, o2, b, x0 + 2 * blocks + k);
@@ -104,7 +159,7 @@ PF_AVX2 static void pf_q8_rows(int type, const uint8_t *w, size_t row_bytes, siz
                 const pf_q8_block *xt = x + (size_t)t * blocks;
                 __m256 a = _mm256_setzero_ps(); float o = 0;
                 for (int k = 0; k < blocks; k++) {
-                    pf_wblock b; pf_wdecode(type, row + (size_t)k * block_bytes, &b);
+                    pf_wblock b; pf_wdecode(type, row + (size_t)(k / group) * group_bytes, k % group, &b);
                     PF_Q8_STEP(a, o, b, xt + k);
                 }
                 y[(size_t)t * ys + r] = pf_hsum8(a) + o;
@@ -115,14 +170,20 @@ PF_AVX2 static void pf_q8_rows(int type, const uint8_t *w, size_t row_bytes, siz
 
 int pf_matmul_rows_q8(int type, const void *weights, size_t row_bytes, int blocks, int r0, int r1,
                       const pf_q8_block *x, int ntok, float *y, size_t ys) {
-    size_t block_bytes;
+    size_t group_bytes;
+    int group = 1;
     switch (type) {
-    case PF_WEIGHT_Q4_1: block_bytes = 20; break;
-    case PF_WEIGHT_Q4_0: block_bytes = 18; break;
-    case PF_WEIGHT_Q8_0: block_bytes = 34; break;
+    case PF_WEIGHT_Q4_1: group_bytes = 20; break;
+    case PF_WEIGHT_Q4_0: group_bytes = 18; break;
+    case PF_WEIGHT_Q8_0: group_bytes = 34; break;
+    case PF_WEIGHT_Q5_0: group_bytes = 22; break;
+    case PF_WEIGHT_Q5_1: group_bytes = 24; break;
+    case PF_WEIGHT_Q4_K: group_bytes = 144; group = 8; break;
+    case PF_WEIGHT_Q5_K: group_bytes = 176; group = 8; break;
+    case PF_WEIGHT_Q6_K: group_bytes = 210; group = 8; break;
     default: return 0;
     }
-    pf_q8_rows(type, (const uint8_t *)weights, row_bytes, block_bytes, blocks, r0, r1, x, ntok, y, ys);
+    pf_q8_rows(type, (const uint8_t *)weights, row_bytes, group_bytes, group, blocks, r0, r1, x, ntok, y, ys);
     return 1;
 }
 

@@ -19,17 +19,30 @@ public enum KVMemory: Sendable, Hashable {
     case bytes(Int)
     case tokens(Int)
 
-    /// Parses `"512MiB"`, `"2GB"`, `"65536"` (bytes), or `"32768tokens"` / `"32k tokens"`.
+    /// Token budgets at most: 2^28 tokens, so that tokens × bytes per token fits an `Int` for
+    /// any model ``LlamaConfiguration`` accepts (at most 2^33 bytes per token).
+    public static let maxTokenCount = 1 << 28
+    /// Byte budgets at most (4 PiB).
+    public static let maxByteCount = 1 << 52
+
+    /// Parses `"512MiB"`, `"2GB"`, `"65536"` (bytes), or `"32768tokens"` / `"32k tokens"`; nil for
+    /// anything else, for non-finite or fractional-overflowing numbers (`1e30tokens`, `infb`),
+    /// and for budgets above ``maxTokenCount`` tokens or ``maxByteCount`` bytes.
     public init?(parsing text: String) {
         let t = text.lowercased().replacingOccurrences(of: " ", with: "")
         func number(_ s: Substring) -> Double? {
             if s.hasSuffix("k") { return Double(s.dropLast()).map { $0 * 1024 } }
             return Double(s)
         }
+        /// `n` as a whole count in 1...limit (rounded down), or nil.
+        func count(_ n: Double?, limit: Int) -> Int? {
+            guard let n, n.isFinite, n >= 1, n <= Double(limit) else { return nil }
+            return Int(n)
+        }
         if t.hasSuffix("tokens") || t.hasSuffix("tok") {
             let digits = t.hasSuffix("tokens") ? t.dropLast(6) : t.dropLast(3)
-            guard let n = number(digits), n >= 1 else { return nil }
-            self = .tokens(Int(n))
+            guard let n = count(number(digits), limit: Self.maxTokenCount) else { return nil }
+            self = .tokens(n)
             return
         }
         let units: [(String, Double)] = [
@@ -37,12 +50,24 @@ public enum KVMemory: Sendable, Hashable {
             ("g", 1_073_741_824), ("m", 1_048_576), ("b", 1),
         ]
         for (suffix, scale) in units where t.hasSuffix(suffix) {
-            guard let n = Double(t.dropLast(suffix.count)), n > 0 else { return nil }
-            self = .bytes(Int(n * scale))
+            guard let n = Double(t.dropLast(suffix.count)), n > 0,
+                  let bytes = count(n * scale, limit: Self.maxByteCount) else { return nil }
+            self = .bytes(bytes)
             return
         }
-        guard let n = Int(t), n > 0 else { return nil }
+        guard let n = Int(t), n > 0, n <= Self.maxByteCount else { return nil }
         self = .bytes(n)
+    }
+
+    /// The budget in bytes for `bytesPerToken`, saturating at `Int.max` (for callers that build
+    /// a ``KVMemory`` themselves, past the parser's bounds).
+    public func byteCount(bytesPerToken: Int) -> Int {
+        switch self {
+        case .bytes(let b): return b
+        case .tokens(let t):
+            let (product, overflow) = t.multipliedReportingOverflow(by: bytesPerToken)
+            return overflow ? .max : product
+        }
     }
 }
 

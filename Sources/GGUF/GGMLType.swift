@@ -1,4 +1,4 @@
-/// The ggml tensor element types a GGUF file may declare. PagedFlex computes with six of them
+/// The ggml tensor element types a GGUF file may declare. PagedFlex computes with eleven of them
 /// (``isSupported``); the others are named so an error can say what the file holds.
 public enum GGMLType: UInt32, Sendable, CaseIterable {
     case f32 = 0, f16 = 1, q4_0 = 2, q4_1 = 3, q5_0 = 6, q5_1 = 7, q8_0 = 8, q8_1 = 9
@@ -10,7 +10,7 @@ public enum GGMLType: UInt32, Sendable, CaseIterable {
     /// The types with kernels in PagedFlex.
     public var isSupported: Bool {
         switch self {
-        case .f32, .f16, .bf16, .q8_0, .q4_0, .q4_1: true
+        case .f32, .f16, .bf16, .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .q5_K, .q6_K: true
         default: false
         }
     }
@@ -18,7 +18,8 @@ public enum GGMLType: UInt32, Sendable, CaseIterable {
     /// Elements per block (1 for plain types). Only meaningful for supported types.
     public var blockSize: Int {
         switch self {
-        case .q4_0, .q4_1, .q8_0: 32
+        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0: 32
+        case .q4_K, .q5_K, .q6_K: 256
         default: 1
         }
     }
@@ -31,6 +32,11 @@ public enum GGMLType: UInt32, Sendable, CaseIterable {
         case .q4_0: 18  // f16 scale + 16 bytes of nibbles
         case .q4_1: 20  // f16 scale + f16 minimum + 16 bytes of nibbles
         case .q8_0: 34  // f16 scale + 32 signed bytes
+        case .q5_0: 22  // f16 scale + 32 fifth bits + 16 bytes of nibbles
+        case .q5_1: 24  // f16 scale + f16 minimum + 32 fifth bits + 16 bytes of nibbles
+        case .q4_K: 144  // f16 d, f16 dmin, 12 bytes of 6-bit scales/mins, 128 bytes of nibbles
+        case .q5_K: 176  // as Q4_K + 32 bytes of fifth bits
+        case .q6_K: 210  // 128 bytes low nibbles, 64 bytes high 2 bits, 16 int8 scales, f16 d
         default: 0
         }
     }

@@ -13,6 +13,10 @@ public enum GGUFError: Error, Equatable, CustomStringConvertible {
     case duplicateTensor(String)
     case badAlignment(UInt64)
     case tooManyDimensions(tensor: String, count: UInt32)
+    /// A tensor dimension of zero (no rows to read, and a division by zero waiting downstream).
+    case zeroDimension(tensor: String, dimensions: [UInt64])
+    /// A count, length or depth above its bound in ``GGUFLimits``.
+    case limitExceeded(what: String, value: UInt64, limit: Int)
     case dimensionOverflow(tensor: String, dimensions: [UInt64])
     case unsupportedTensorType(tensor: String, type: String)
     /// A quantized tensor whose rows are not a whole number of blocks.
@@ -38,8 +42,11 @@ public enum GGUFError: Error, Equatable, CustomStringConvertible {
         case .duplicateKey(let key): "duplicate metadata key '\(key)'"
         case .duplicateTensor(let name): "duplicate tensor name '\(name)'"
         case .badAlignment(let a): "general.alignment \(a) is not a power of two in 1...65536"
-        case .tooManyDimensions(let t, let n): "tensor '\(t)' has \(n) dimensions (at most 4 allowed)"
-        case .dimensionOverflow(let t, let dims): "tensor '\(t)' dimensions \(dims) overflow the element count"
+        case .tooManyDimensions(let t, let n): "tensor '\(t)' has \(n) dimensions (at most \(GGUFLimits.dimensionCount) allowed)"
+        case .dimensionOverflow(let t, let dims):
+            "tensor '\(t)' dimensions \(dims) exceed \(GGUFLimits.elementCount) elements"
+        case .zeroDimension(let t, let dims): "tensor '\(t)' has a zero dimension \(dims)"
+        case .limitExceeded(let what, let value, let limit): "\(what) is \(value), above the limit of \(limit)"
         case .unsupportedTensorType(let t, let type):
             "tensor '\(t)' has type \(type), which PagedFlex does not support (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1)"
         case .rowNotBlockAligned(let t, let n, let b):

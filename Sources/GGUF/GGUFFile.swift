@@ -37,8 +37,14 @@ public struct GGUFFile: Sendable {
     }
 
     public init(path: String) throws(GGUFError) {
+        try self.init(mapping: try MappedFile(path: path), path: path)
+    }
+
+    /// Reads and validates a file already mapped (or copied into memory with
+    /// ``MappedFile/init(copying:)``); `path` is only for display.
+    public init(mapping: MappedFile, path: String) throws(GGUFError) {
         self.path = path
-        mapping = try MappedFile(path: path)
+        self.mapping = mapping
         var reader = GGUFReader(mapping.bytes)
 
         let magic = try reader.read(UInt32.self, "magic")
@@ -47,6 +53,12 @@ public struct GGUFFile: Sendable {
         guard version == 2 || version == 3 else { throw .unsupportedVersion(version) }
         let tensorCount = try reader.read(UInt64.self, "tensor count")
         let metadataCount = try reader.read(UInt64.self, "metadata count")
+        guard metadataCount <= UInt64(GGUFLimits.metadataCount) else {
+            throw .limitExceeded(what: "the metadata count", value: metadataCount, limit: GGUFLimits.metadataCount)
+        }
+        guard tensorCount <= UInt64(GGUFLimits.tensorCount) else {
+            throw .limitExceeded(what: "the tensor count", value: tensorCount, limit: GGUFLimits.tensorCount)
+        }
         // Each entry takes well over one byte, so counts past the file size are lies.
         guard metadataCount <= UInt64(reader.remaining) else {
             throw .lengthPastEnd(what: "metadata count", offset: 16, length: metadataCount)
@@ -83,7 +95,7 @@ public struct GGUFFile: Sendable {
         for i in 0..<Int(tensorCount) {
             let name = try reader.readString("tensor name")
             let dimCount = try reader.read(UInt32.self, "dimension count of '\(name)'")
-            guard dimCount <= 4 else { throw .tooManyDimensions(tensor: name, count: dimCount) }
+            guard dimCount <= GGUFLimits.dimensionCount else { throw .tooManyDimensions(tensor: name, count: dimCount) }
             var dims: [UInt64] = []
             for _ in 0..<dimCount { dims.append(try reader.read(UInt64.self, "dimensions of '\(name)'")) }
             let type = try reader.read(UInt32.self, "type of '\(name)'")
@@ -93,6 +105,7 @@ public struct GGUFFile: Sendable {
         }
         tensorIndex = index
 
+        // The header lies inside the file and the alignment is at most 65536: no overflow.
         let headerEnd = reader.offset
         dataStart = (headerEnd + alignment - 1) / alignment * alignment
         let fileSize = mapping.byteCount
@@ -110,10 +123,15 @@ public struct GGUFFile: Sendable {
         _ name: String, _ dims: [UInt64], _ rawType: UInt32, _ offset: UInt64,
         dataStart: Int, alignment: Int, fileSize: Int
     ) throws(GGUFError) -> GGUFTensorInfo {
+        // Every dimension at least 1 (rows are counted by dividing by the first) and the
+        // element count at most GGUFLimits.elementCount, so every size below fits an Int.
+        guard !dims.contains(0) else { throw .zeroDimension(tensor: name, dimensions: dims) }
         var count: UInt64 = 1
         for d in dims {
             let (product, overflow) = count.multipliedReportingOverflow(by: d)
-            guard !overflow, product <= UInt64(Int.max / 8) else { throw .dimensionOverflow(tensor: name, dimensions: dims) }
+            guard !overflow, product <= UInt64(GGUFLimits.elementCount) else {
+                throw .dimensionOverflow(tensor: name, dimensions: dims)
+            }
             count = product
         }
         guard let type = GGMLType(rawValue: rawType) else {
@@ -129,7 +147,8 @@ public struct GGUFFile: Sendable {
         guard offset % UInt64(alignment) == 0 else {
             throw .misalignedTensorData(tensor: name, offset: offset, alignment: alignment)
         }
-        guard offset <= UInt64(fileSize), dataStart + Int(offset) + byteCount <= fileSize else {
+        let (end, overflow) = (dataStart + byteCount).addingReportingOverflow(Int(truncatingIfNeeded: offset))
+        guard offset <= UInt64(fileSize), !overflow, end <= fileSize else {
             throw .tensorDataOutOfBounds(tensor: name, offset: offset, byteCount: byteCount, fileSize: fileSize)
         }
         return GGUFTensorInfo(

@@ -22,6 +22,9 @@ struct GGUFReader {
     mutating func readString(_ what: @autoclosure () -> String) throws(GGUFError) -> String {
         let start = offset
         let length = try read(UInt64.self, what() + " length")
+        guard length <= UInt64(GGUFLimits.stringByteCount) else {
+            throw .limitExceeded(what: "the length of \(what()) at offset \(start)", value: length, limit: GGUFLimits.stringByteCount)
+        }
         guard length <= UInt64(remaining) else { throw .lengthPastEnd(what: what(), offset: start, length: length) }
         let count = Int(length)
         let slice = UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + count])
@@ -32,7 +35,9 @@ struct GGUFReader {
         return string
     }
 
-    mutating func readValue(type: GGUFValueType, key: String) throws(GGUFError) -> GGUFValue {
+    /// One value of `type`; `depth` is how many arrays enclose it (bounded by
+    /// ``GGUFLimits/arrayDepth``, so a small file of nested arrays cannot exhaust the stack).
+    mutating func readValue(type: GGUFValueType, key: String, depth: Int = 0) throws(GGUFError) -> GGUFValue {
         switch type {
         case .uint8: return .uint8(try read(UInt8.self, key))
         case .int8: return .int8(try read(Int8.self, key))
@@ -47,10 +52,16 @@ struct GGUFReader {
         case .bool: return .bool(try read(UInt8.self, key) != 0)
         case .string: return .string(try readString("metadata '\(key)'"))
         case .array:
+            guard depth < GGUFLimits.arrayDepth else {
+                throw .limitExceeded(what: "the array nesting depth of '\(key)'", value: UInt64(depth + 1), limit: GGUFLimits.arrayDepth)
+            }
             let rawType = try read(UInt32.self, key + " array type")
             guard let elementType = GGUFValueType(rawValue: rawType) else { throw .unknownValueType(rawType, key: key) }
             let start = offset
             let count = try read(UInt64.self, key + " array length")
+            guard count <= UInt64(GGUFLimits.arrayElementCount) else {
+                throw .limitExceeded(what: "the length of metadata array '\(key)'", value: count, limit: GGUFLimits.arrayElementCount)
+            }
             // Every element takes at least one byte: a count past the end is caught before
             // anything is allocated for it.
             guard count <= UInt64(remaining) else {
@@ -58,7 +69,7 @@ struct GGUFReader {
             }
             var elements: [GGUFValue] = []
             elements.reserveCapacity(Int(count))
-            for _ in 0..<Int(count) { elements.append(try readValue(type: elementType, key: key)) }
+            for _ in 0..<Int(count) { elements.append(try readValue(type: elementType, key: key, depth: depth + 1)) }
             return .array(elementType: elementType, elements: elements)
         }
     }

@@ -36,6 +36,23 @@ public final class MappedFile: Sendable {
         base = UnsafeRawPointer(mapped)
     }
 
+    /// A private anonymous mapping holding a copy of `bytes`: a file that never touched the disk
+    /// (the fuzzers read their inputs this way).
+    public init(copying bytes: UnsafeRawBufferPointer) throws(GGUFError) {
+        byteCount = bytes.count
+        guard !bytes.isEmpty else {
+            base = nil
+            return
+        }
+        let mapped = mmap(nil, bytes.count, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        guard let mapped, mapped != MAP_FAILED else {
+            throw .cannotOpen(path: "(memory)", reason: "mmap of \(bytes.count) bytes failed: " + String(cString: strerror(errno)))
+        }
+        mapped.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+        mprotect(mapped, bytes.count, PROT_READ)
+        base = UnsafeRawPointer(mapped)
+    }
+
     deinit {
         if let base { munmap(UnsafeMutableRawPointer(mutating: base), byteCount) }
     }

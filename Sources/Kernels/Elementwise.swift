@@ -58,26 +58,45 @@ public enum Elementwise {
 }
 
 /// Rotary position embedding in llama.cpp's NORM convention (the one GGUF llama files use): the
-/// adjacent pairs `(x[2i], x[2i+1])` of each head are rotated by `position · base^(−2i/dim)`.
+/// adjacent pairs `(x[2i], x[2i+1])` of each head are rotated by `position · frequencies[i]`, and
+/// scaled by `magnitude` (1 except under YaRN). Without scaling `frequencies[i] = base^(−2i/dim)`;
+/// the model's rope scaling (linear, YaRN, llama3 frequency factors) only changes the table.
 /// Angles are computed in double precision: at position 8192 an fp32 angle would be off by ~1e-3.
 public struct RotaryEmbedding: Sendable {
     public let headSize: Int
     /// Dimensions rotated per head (`rope.dimension_count`; the rest pass through).
     public let rotaryDimensions: Int
-    public let base: Double
+    /// Radians per position of each rotated pair (`rotaryDimensions / 2` of them).
+    public let frequencies: [Double]
+    /// Factor on every cosine and sine (YaRN's attention scaling; 1 otherwise).
+    public let magnitude: Double
 
+    /// Unscaled rotary embedding: `frequencies[i] = base^(−2i/rotaryDimensions)`.
     public init(headSize: Int, rotaryDimensions: Int, base: Double) {
+        self.init(
+            headSize: headSize, rotaryDimensions: rotaryDimensions,
+            frequencies: Self.baseFrequencies(rotaryDimensions: rotaryDimensions, base: base), magnitude: 1)
+    }
+
+    public init(headSize: Int, rotaryDimensions: Int, frequencies: [Double], magnitude: Double) {
+        precondition(frequencies.count == rotaryDimensions / 2, "one frequency per rotated pair")
         self.headSize = headSize
         self.rotaryDimensions = rotaryDimensions
-        self.base = base
+        self.frequencies = frequencies
+        self.magnitude = magnitude
+    }
+
+    /// `base^(−2i/rotaryDimensions)` for each pair `i`.
+    public static func baseFrequencies(rotaryDimensions: Int, base: Double) -> [Double] {
+        (0..<rotaryDimensions / 2).map { Foundation.pow(base, -Double(2 * $0) / Double(rotaryDimensions)) }
     }
 
     /// Writes the `rotaryDimensions / 2` cosines and sines for `position`.
     public func angles(position: Int, cos: UnsafeMutablePointer<Float>, sin: UnsafeMutablePointer<Float>) {
         for i in 0..<rotaryDimensions / 2 {
-            let theta = Double(position) * Foundation.pow(base, -Double(2 * i) / Double(rotaryDimensions))
-            cos[i] = Float(Foundation.cos(theta))
-            sin[i] = Float(Foundation.sin(theta))
+            let theta = Double(position) * frequencies[i]
+            cos[i] = Float(Foundation.cos(theta) * magnitude)
+            sin[i] = Float(Foundation.sin(theta) * magnitude)
         }
     }
 

@@ -10,9 +10,9 @@ import CKernels
 import Foundation
 
 public enum Matmul {
-    /// Whether the AVX2/FMA/F16C kernels of CKernels run (checked once); otherwise the portable
-    /// Swift kernels below, which compute the same operations in the same order.
-    public static let usesAVX2 = pf_cpu_has_avx2_fma() == 1 && ProcessInfo.processInfo.environment["PAGEDFLEX_PORTABLE_KERNELS"] == nil
+    /// Whether the AVX2/FMA/F16C kernels of CKernels run (``KernelPath/active``); otherwise the
+    /// portable Swift kernels below, which compute the same operations in the same order.
+    public static var usesAVX2: Bool { KernelPath.active == .avx2 }
 
     /// Tokens per block of X kept hot in cache while all rows pass over it.
     @usableFromInline static let tokenBlock = 64
@@ -22,17 +22,40 @@ public enum Matmul {
         _ w: WeightMatrix, x: UnsafePointer<Float>, tokenCount: Int,
         y: UnsafeMutablePointer<Float>, yStride: Int? = nil, pool: ThreadPool = .shared
     ) {
-        if usesAVX2 {
-            runAVX2(w, x, tokenCount, y, yStride ?? w.rowCount, pool)
+        multiply(w, x: x, tokenCount: tokenCount, y: y, yStride: yStride, pool: pool, avx2: usesAVX2)
+    }
+
+    /// ``multiply(_:x:tokenCount:y:yStride:pool:)`` on a chosen path (tests run both): the C
+    /// kernels when `avx2` (the CPU must have AVX2/FMA/F16C), else the portable Swift ones.
+    static func multiply(
+        _ w: WeightMatrix, x: UnsafePointer<Float>, tokenCount: Int,
+        y: UnsafeMutablePointer<Float>, yStride: Int?, pool: ThreadPool, avx2: Bool
+    ) {
+        let ys = yStride ?? w.rowCount
+        if avx2 {
+            runAVX2(w, x, tokenCount, y, ys, pool)
             return
         }
         switch w.type {
-        case .f32: run(F32Format.self, w, x, tokenCount, y, yStride ?? w.rowCount, pool)
-        case .f16: run(F16Format.self, w, x, tokenCount, y, yStride ?? w.rowCount, pool)
-        case .bf16: run(BF16Format.self, w, x, tokenCount, y, yStride ?? w.rowCount, pool)
-        case .q8_0: run(Q8_0Format.self, w, x, tokenCount, y, yStride ?? w.rowCount, pool)
-        case .q4_0: run(Q4_0Format.self, w, x, tokenCount, y, yStride ?? w.rowCount, pool)
-        case .q4_1: run(Q4_1Format.self, w, x, tokenCount, y, yStride ?? w.rowCount, pool)
+        case .f32: run(F32Format.self, w, x, tokenCount, y, ys, pool)
+        case .f16: run(F16Format.self, w, x, tokenCount, y, ys, pool)
+        case .bf16: run(BF16Format.self, w, x, tokenCount, y, ys, pool)
+        case .q8_0: run(Q8_0Format.self, w, x, tokenCount, y, ys, pool)
+        case .q4_0: run(Q4_0Format.self, w, x, tokenCount, y, ys, pool)
+        case .q4_1: run(Q4_1Format.self, w, x, tokenCount, y, ys, pool)
+        case .q5_0: run(Q5_0Format.self, w, x, tokenCount, y, ys, pool)
+        case .q5_1: run(Q5_1Format.self, w, x, tokenCount, y, ys, pool)
+        case .q4_K: run(Q4_KFormat.self, w, x, tokenCount, y, ys, pool)
+        case .q5_K: run(Q5_KFormat.self, w, x, tokenCount, y, ys, pool)
+        case .q6_K: run(Q6_KFormat.self, w, x, tokenCount, y, ys, pool)
+        }
+    }
+
+    /// Whether blocks of `type` carry an offset (the kernels then read the block sums of x).
+    static func hasOffset(_ type: WeightType) -> Bool {
+        switch type {
+        case .q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .q5_K: true
+        case .f32, .f16, .bf16, .q8_0, .q6_K: false
         }
     }
 
@@ -41,7 +64,7 @@ public enum Matmul {
         _ y: UnsafeMutablePointer<Float>, _ yStride: Int, _ pool: ThreadPool
     ) {
         let blocks = w.blocksPerRow
-        let hasOffset = w.type == .q4_0 || w.type == .q4_1
+        let hasOffset = hasOffset(w.type)
         withUnsafeTemporaryAllocation(of: Float.self, capacity: hasOffset ? tokenCount * blocks : 1) { sums in
             let sums = sums.baseAddress!
             if hasOffset { blockSums(x, tokenCount: tokenCount, blocks: blocks, into: sums) }
@@ -127,6 +150,13 @@ public enum Matmul {
         if F.isScaled { acc.addProduct(SIMD8(repeating: scale), p) } else { acc += p }
     }
 
+    /// The group holding block `b` of a row, and the block's index inside it.
+    @inlinable @inline(__always)
+    static func locate<F: WeightFormat>(_: F.Type, _ row: UnsafeRawPointer, _ b: Int) -> (UnsafeRawPointer, Int) {
+        if F.blocksPerGroup == 1 { return (row + b &* F.bytesPerGroup, 0) }
+        return (row + (b / F.blocksPerGroup) &* F.bytesPerGroup, b % F.blocksPerGroup)
+    }
+
     /// One row against one token.
     @inlinable @inline(__always)
     static func dot1<F: WeightFormat>(
@@ -135,10 +165,10 @@ public enum Matmul {
         var acc = SIMD8<Float>()
         var off: Float = 0
         for b in 0..<blocks {
-            let block = row + b * F.bytesPerBlock
-            let q = F.quants(block)
-            accumulate(F.self, &acc, partial(q, x + b * 32), F.scale(block))
-            if F.hasOffset { off.addProduct(F.offset(block), sums[b]) }
+            let (group, j) = locate(F.self, row, b)
+            let q = F.quants(group, j)
+            accumulate(F.self, &acc, partial(q, x + b * 32), F.scale(group, j))
+            if F.hasOffset { off.addProduct(F.offset(group, j), sums[b]) }
         }
         return horizontalSum(acc) + off
     }
@@ -152,16 +182,16 @@ public enum Matmul {
         var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
         var o0: Float = 0, o1: Float = 0, o2: Float = 0, o3: Float = 0
         for b in 0..<blocks {
-            let block = row + b * F.bytesPerBlock
-            let q = F.quants(block)
-            let s = F.scale(block)
+            let (group, j) = locate(F.self, row, b)
+            let q = F.quants(group, j)
+            let s = F.scale(group, j)
             let xb = x + b * 32
             accumulate(F.self, &a0, partial(q, xb), s)
             accumulate(F.self, &a1, partial(q, xb + xStride), s)
             accumulate(F.self, &a2, partial(q, xb + 2 * xStride), s)
             accumulate(F.self, &a3, partial(q, xb + 3 * xStride), s)
             if F.hasOffset {
-                let o = F.offset(block)
+                let o = F.offset(group, j)
                 o0.addProduct(o, sums[b])
                 o1.addProduct(o, sums[b + sumStride])
                 o2.addProduct(o, sums[b + 2 * sumStride])

@@ -44,7 +44,11 @@ public final class Q8Activations {
 extension Matmul {
     /// Whether the 8-bit path can run `w`: quantized weights on a CPU with AVX2.
     public static func supportsQ8(_ w: WeightMatrix) -> Bool {
-        usesAVX2 && (w.type == .q4_0 || w.type == .q4_1 || w.type == .q8_0)
+        guard usesAVX2 else { return false }
+        switch w.type {
+        case .q8_0, .q4_0, .q4_1, .q5_0, .q5_1, .q4_K, .q5_K, .q6_K: return true
+        case .f32, .f16, .bf16: return false
+        }
     }
 
     /// `y = X Wᵀ` with X given as 8-bit activations (``supportsQ8(_:)`` must hold).

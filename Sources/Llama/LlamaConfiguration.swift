@@ -3,6 +3,8 @@ import GGUF
 /// Why a model could not be loaded as a llama model.
 public enum LlamaError: Error, Equatable, CustomStringConvertible {
     case unsupportedArchitecture(String)
+    /// A `llama.rope.scaling.type` PagedFlex does not compute (it would give wrong output).
+    case unsupportedRopeScaling(String)
     case invalidConfiguration(String)
     case missingTensor(String)
     case tensorShape(name: String, expected: [Int], found: [Int])
@@ -12,6 +14,8 @@ public enum LlamaError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .unsupportedArchitecture(let a): "unsupported architecture '\(a)' (PagedFlex runs 'llama' models)"
+        case .unsupportedRopeScaling(let type):
+            "unsupported rope scaling type '\(type)' (PagedFlex computes \(RopeScaling.supportedTypes.joined(separator: ", ")))"
         case .invalidConfiguration(let why): "invalid llama configuration: \(why)"
         case .missingTensor(let name): "the model has no tensor '\(name)'"
         case .tensorShape(let name, let expected, let found):
@@ -36,6 +40,16 @@ public struct LlamaConfiguration: Sendable, Equatable {
     public var ropeDimensions: Int
     public var contextLength: Int
     public var vocabularySize: Int
+    /// `llama.rope.scaling.*` (set by ``init(gguf:)``; none otherwise).
+    public var ropeScaling: RopeScaling = .none
+
+    /// Bounds on the hyper-parameters a file may declare, far above any real llama model, so
+    /// that no size computed from them (widths, KV bytes per token, token buffers) overflows.
+    public static let maxContextLength = 1 << 24
+    public static let maxLayerCount = 1 << 10
+    public static let maxWidth = 1 << 20
+    public static let maxHeadCount = 1 << 12
+    public static let maxHeadSize = 1 << 12
 
     /// Query heads per KV head: query head `h` reads KV head `h / groupSize`.
     public var groupSize: Int { headCount / kvHeadCount }
@@ -87,6 +101,7 @@ public struct LlamaConfiguration: Sendable, Equatable {
                 ropeDimensions: try optionalInt("llama.rope.dimension_count"),
                 contextLength: try file.int("llama.context_length"),
                 vocabularySize: embedding.rowCount)
+            ropeScaling = try RopeScaling(gguf: file, contextLength: contextLength)
         } catch let error as LlamaError {
             throw error
         } catch let error as GGUFError {
@@ -100,8 +115,16 @@ public struct LlamaConfiguration: Sendable, Equatable {
         func check(_ ok: Bool, _ why: @autoclosure () -> String) throws(LlamaError) {
             if !ok { throw .invalidConfiguration(why()) }
         }
-        try check(layerCount > 0, "block_count must be positive, got \(layerCount)")
+        // Bounds first: the checks after them multiply these.
+        try check(layerCount > 0 && layerCount <= Self.maxLayerCount, "block_count must be in 1...\(Self.maxLayerCount), got \(layerCount)")
         try check(headCount > 0 && kvHeadCount > 0, "head counts must be positive (\(headCount), \(kvHeadCount))")
+        try check(headCount <= Self.maxHeadCount && kvHeadCount <= Self.maxHeadCount,
+                  "head counts (\(headCount), \(kvHeadCount)) exceed \(Self.maxHeadCount)")
+        try check(headSize <= Self.maxHeadSize, "head size \(headSize) exceeds \(Self.maxHeadSize)")
+        try check(embeddingLength <= Self.maxWidth && feedForwardLength <= Self.maxWidth && headCount * headSize <= Self.maxWidth,
+                  "a layer width (embedding_length \(embeddingLength), feed_forward_length \(feedForwardLength), heads × head size \(headCount * headSize)) exceeds \(Self.maxWidth)")
+        try check(contextLength <= Self.maxContextLength, "context_length \(contextLength) exceeds \(Self.maxContextLength) tokens")
+        try check(vocabularySize <= Self.maxWidth * 16, "vocabulary of \(vocabularySize) tokens exceeds \(Self.maxWidth * 16)")
         try check(headCount % kvHeadCount == 0, "head_count \(headCount) is not a multiple of head_count_kv \(kvHeadCount)")
         try check(headSize > 0 && headSize % 8 == 0, "head size \(headSize) must be a positive multiple of 8")
         try check(embeddingLength > 0 && embeddingLength % 32 == 0, "embedding_length \(embeddingLength) must be a positive multiple of 32")
@@ -110,7 +133,7 @@ public struct LlamaConfiguration: Sendable, Equatable {
         try check(ropeDimensions > 0 && ropeDimensions % 2 == 0 && ropeDimensions <= headSize,
                   "rope dimension_count \(ropeDimensions) must be even and at most the head size \(headSize)")
         try check(rmsEpsilon > 0 && rmsEpsilon < 1, "layer_norm_rms_epsilon \(rmsEpsilon) is out of range")
-        try check(ropeBase > 1, "rope freq_base \(ropeBase) must exceed 1")
+        try check(ropeBase > 1 && ropeBase.isFinite, "rope freq_base \(ropeBase) must exceed 1")
         try check(contextLength > 0, "context_length must be positive, got \(contextLength)")
         try check(vocabularySize > 0, "vocabulary is empty")
     }

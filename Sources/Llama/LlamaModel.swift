@@ -10,9 +10,9 @@ public final class LlamaModel: Sendable {
     public init(file: GGUFFile) throws(LlamaError) {
         configuration = try LlamaConfiguration(gguf: file)
         weights = try LlamaWeights(file: file, configuration: configuration)
-        rope = RotaryEmbedding(
+        rope = configuration.ropeScaling.rotaryEmbedding(
             headSize: configuration.headSize, rotaryDimensions: configuration.ropeDimensions,
-            base: configuration.ropeBase)
+            base: configuration.ropeBase, frequencyFactors: weights.ropeFrequencyFactors)
     }
 
     /// Loads the model from a GGUF file at `path`.

@@ -24,6 +24,8 @@ public struct LlamaWeights: @unchecked Sendable {
     /// `output.weight`, or the token embedding when the model ties them.
     public let output: WeightMatrix
     public let layers: [Layer]
+    /// `rope_freqs.weight`: llama3-style per-pair divisors of the rotary frequencies, if any.
+    public let ropeFrequencyFactors: [Float]?
 
     public init(file: GGUFFile, configuration c: LlamaConfiguration) throws(LlamaError) {
         self.file = file
@@ -33,7 +35,7 @@ public struct LlamaWeights: @unchecked Sendable {
                 throw .tensorShape(name: name, expected: [columns, rows], found: t.dimensions)
             }
             guard let type = WeightType(t.type) else {
-                throw .unsupportedTensorType(name: name, type: t.type.name, expected: "F32, F16, BF16, Q8_0, Q4_0 or Q4_1")
+                throw .unsupportedTensorType(name: name, type: t.type.name, expected: "F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K or Q6_K")
             }
             return WeightMatrix(type: type, rowCount: rows, columnCount: columns, base: file.data(of: t).baseAddress!)
         }
@@ -63,6 +65,16 @@ public struct LlamaWeights: @unchecked Sendable {
                 down: try matrix(p + "ffn_down.weight", rows: d, columns: c.feedForwardLength)))
         }
         self.layers = layers
+        if file.tensor(named: "rope_freqs.weight") != nil {
+            let pairs = c.ropeDimensions / 2
+            let factors = Array(UnsafeBufferPointer(start: try vector("rope_freqs.weight", count: pairs), count: pairs))
+            guard factors.allSatisfy({ $0.isFinite && $0 > 0 }) else {
+                throw .invalidConfiguration("rope_freqs.weight holds a factor that is not a positive finite number")
+            }
+            ropeFrequencyFactors = factors
+        } else {
+            ropeFrequencyFactors = nil
+        }
     }
 }
 
@@ -76,6 +88,11 @@ extension WeightType {
         case .q8_0: self = .q8_0
         case .q4_0: self = .q4_0
         case .q4_1: self = .q4_1
+        case .q5_0: self = .q5_0
+        case .q5_1: self = .q5_1
+        case .q4_K: self = .q4_K
+        case .q5_K: self = .q5_K
+        case .q6_K: self = .q6_K
         default: return nil
         }
     }

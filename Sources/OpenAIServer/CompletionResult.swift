@@ -9,7 +9,7 @@ struct CompletionResult {
     let id: String
     let created: Int
     let modelName: String
-    let tokenizer: BPETokenizer
+    let tokenizer: any Tokenizer
     var texts: [String]
     var tokenCounts: [Int]
     var finishReasons: [String?]
@@ -18,7 +18,7 @@ struct CompletionResult {
     /// Offsets of each token's text in its sample's text (completions' `text_offset`).
     var textOffsets: [[Int]]
 
-    init(job: GenerationJob, modelName: String, tokenizer: BPETokenizer) {
+    init(job: GenerationJob, modelName: String, tokenizer: any Tokenizer) {
         self.job = job
         let n = job.request.sampleCount
         id = (job.kind == .chat ? "chatcmpl-" : "cmpl-") + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()

@@ -214,11 +214,14 @@ struct RequestParser: Sendable {
         let rendered = bundle.chatTemplate.render(messages.map { ChatMessage(role: $0.role, content: placeholder) })
         let markup = rendered.components(separatedBy: placeholder)
         var tokens: [Int32] = []
+        // Only the first part keeps the BOS token the tokenizer may put in front.
+        func append(_ text: String, special: Bool) {
+            let ids = bundle.tokenizer.encode(text, parseSpecialTokens: special)
+            tokens += !tokens.isEmpty && ids.first == bundle.tokenizer.bosTokenID ? ids.dropFirst() : ids[...]
+        }
         for (i, part) in markup.enumerated() {
-            tokens += bundle.tokenizer.encode(part, parseSpecialTokens: true)
-            if i < messages.count {
-                tokens += bundle.tokenizer.encode(messages[i].content.replacingOccurrences(of: placeholder, with: ""), parseSpecialTokens: false)
-            }
+            append(part, special: true)
+            if i < messages.count { append(messages[i].content.replacingOccurrences(of: placeholder, with: ""), special: false) }
         }
         return tokens
     }

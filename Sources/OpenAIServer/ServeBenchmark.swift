@@ -46,6 +46,8 @@ public struct ServeBenchmark: Sendable {
         public var itlP50: Double
         public var itlP99: Double
         public var itlMax: Double
+        /// The distinct errors of the failed requests (at most 8).
+        public var errors: [String]
     }
 
     public let options: Options
@@ -93,7 +95,8 @@ public struct ServeBenchmark: Sendable {
             outputTokens: tokens, seconds: seconds, outputTokensPerSecond: seconds > 0 ? Double(tokens) / seconds : 0,
             requestsPerSecond: seconds > 0 ? Double(ok.count) / seconds : 0,
             ttftP50: percentile(ttfts, 0.5), ttftP99: percentile(ttfts, 0.99),
-            itlP50: percentile(gaps, 0.5), itlP99: percentile(gaps, 0.99), itlMax: gaps.last ?? 0)
+            itlP50: percentile(gaps, 0.5), itlP99: percentile(gaps, 0.99), itlMax: gaps.last ?? 0,
+            errors: Array(Set(samples.compactMap(\.error)).sorted().prefix(8)))
     }
 
     /// The nearest-rank percentile of sorted `values` (0 when empty).

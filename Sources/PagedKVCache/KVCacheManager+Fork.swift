@@ -1,7 +1,7 @@
 extension KVCacheManager {
     /// Starts sequence `child` as a copy of `parent` (n > 1 samples, beam search): the child
     /// shares every full page of the parent (one more reference each) and gets its own copy of
-    /// the partial last page, bytes included when the manager has storage. Only full pages are
+    /// the partial last page, bytes included (only the slots written) when the manager has storage. Only full pages are
     /// ever shared, so neither sequence can write into a page the other reads.
     ///
     /// The parent's reserved positions must all be marked computed (the copy takes the partial
@@ -9,7 +9,7 @@ extension KVCacheManager {
     ///
     /// - Returns: false when the partial page cannot be copied for lack of a page; nothing
     ///   changes then.
-    /// - Complexity: O(pages of the parent + tokens of the parent + `bytesPerPage`).
+    /// - Complexity: O(pages of the parent + tokens of the parent × bytes per token).
     public mutating func fork(_ parent: SequenceID, into child: SequenceID) -> Bool {
         let parentSlot = liveSlot(of: parent)
         precondition(slotOfSequence[child] == nil, "\(child) is live already")
@@ -31,7 +31,9 @@ extension KVCacheManager {
         }
         if let copy, let source = parentTable.lastPage {
             sequences[childSlot].table.append(copy)
-            if storage != nil { storage!.copyPage(from: source, to: copy) }
+            // Only the slots the parent wrote: the rest of the page is the child's to write.
+            let writtenSlots = parentTable.tokenCount - sharedPageCount * layout.tokensPerPage
+            if storage != nil { storage!.copyPage(from: source, to: copy, tokenCount: writtenSlots) }
         }
         sequences[childSlot].table.appendTokens(parentTable.tokenCount)
         if isPrefixCachingEnabled {

@@ -122,11 +122,32 @@ public struct PageStorage: ~Copyable {
     /// Copies every byte of page `source` over page `destination` (all layers, K and V).
     /// - Complexity: O(`layout.bytesPerPage`).
     public mutating func copyPage(from source: PageID, to destination: PageID) {
+        copyPage(from: source, to: destination, tokenCount: layout.tokensPerPage)
+    }
+
+    /// Copies the first `tokenCount` slots of page `source` over those of `destination`, in
+    /// every layer, K and V, and KV head; the other slots of `destination` are left as they are.
+    ///
+    /// A forked sequence's partial page needs only its written slots, and in the contiguous
+    /// mode a page is a whole context (377 MB for SmolLM2 at 8,192 tokens): copying the written
+    /// rows only keeps the copy, and the memory it makes resident, to what the parent wrote.
+    /// - Complexity: O(`tokenCount × layout.bytesPerToken`).
+    public mutating func copyPage(from source: PageID, to destination: PageID, tokenCount: Int) {
         precondition(source.index < pageCount && destination.index < pageCount, "page outside the storage")
-        guard source != destination else { return }
+        precondition(tokenCount >= 0 && tokenCount <= layout.tokensPerPage, "token count outside the page")
+        guard source != destination, tokenCount > 0 else { return }
         let bytesPerPage = layout.bytesPerPage
-        (base + destination.index * bytesPerPage).copyMemory(
-            from: base + source.index * bytesPerPage, byteCount: bytesPerPage)
+        let from = base + source.index * bytesPerPage, to = base + destination.index * bytesPerPage
+        guard tokenCount < layout.tokensPerPage else {
+            to.copyMemory(from: from, byteCount: bytesPerPage)
+            return
+        }
+        // Within a page, each (layer, K or V, KV head) holds its tokens' rows one after another.
+        let runBytes = layout.headStride * layout.elementType.byteCount
+        let usedBytes = tokenCount * layout.headSize * layout.elementType.byteCount
+        for run in 0..<(layout.layerCount * 2 * layout.kvHeadCount) {
+            (to + run * runBytes).copyMemory(from: from + run * runBytes, byteCount: usedBytes)
+        }
     }
 
     private func elementCount<Element>(of type: Element.Type) -> Int {

@@ -18,11 +18,16 @@ public struct Sampler: Sendable {
     }
 
     /// The next token for one row of logits.
+    ///
+    /// Logits that are not numbers (NaN, from bad weights) are never chosen, nor are −∞ ones; a
+    /// row with a +∞ logit, or with no other logit, yields its ``argmax(_:)``.
     public mutating func sample(_ logits: UnsafeBufferPointer<Float>) -> Int32 {
         precondition(!logits.isEmpty, "no logits to sample from")
         if parameters.isGreedy { return Self.argmax(logits) }
         let t = parameters.temperature
-        let maxLogit = logits.max()!
+        var maxLogit = -Float.infinity
+        for l in logits where l > maxLogit { maxLogit = l }  // NaN compares false: skipped
+        guard maxLogit.isFinite else { return Self.argmax(logits) }
 
         // Candidates: the top-k by logit, or, without top-k, every token whose probability is
         // at least e^-25 (≈1.4e-11) of the top one: all the others together hold less than
@@ -66,7 +71,7 @@ public struct Sampler: Sendable {
         return candidates[keep - 1].token
     }
 
-    /// The `k` largest logits into `candidates` (unordered), with a min-heap.
+    /// The `k` largest finite logits into `candidates` (unordered), with a min-heap.
     private mutating func selectTopK(_ logits: UnsafeBufferPointer<Float>, k: Int) {
         // Heap ordered by (logit ascending, token descending): the root is the weakest kept.
         func weaker(_ a: Candidate, _ b: Candidate) -> Bool { a.logit < b.logit || (a.logit == b.logit && a.token > b.token) }
@@ -82,19 +87,29 @@ public struct Sampler: Sendable {
                 i = m
             }
         }
-        for i in 0..<k { candidates.append(Candidate(token: Int32(i), logit: logits[i])) }
-        for i in stride(from: k / 2 - 1, through: 0, by: -1) { siftDown(i) }
-        for i in k..<logits.count where logits[i] > candidates[0].logit {
-            candidates[0] = Candidate(token: Int32(i), logit: logits[i])
-            siftDown(0)
+        // Only finite logits enter (the caller saw the largest is finite): NaN would break the
+        // heap's order and −∞ has no probability.
+        var i = 0
+        while i < logits.count && candidates.count < k {
+            if logits[i].isFinite { candidates.append(Candidate(token: Int32(i), logit: logits[i])) }
+            i += 1
+        }
+        for j in stride(from: candidates.count / 2 - 1, through: 0, by: -1) { siftDown(j) }
+        while i < logits.count {
+            if logits[i].isFinite && logits[i] > candidates[0].logit {
+                candidates[0] = Candidate(token: Int32(i), logit: logits[i])
+                siftDown(0)
+            }
+            i += 1
         }
     }
 
-    /// The index of the largest logit, the first on ties.
+    /// The index of the largest logit, the first on ties; NaN logits are skipped (a row of NaN
+    /// only gives 0).
     public static func argmax(_ logits: UnsafeBufferPointer<Float>) -> Int32 {
         var best = 0
-        var bestValue = logits[0]
-        for i in 1..<logits.count where logits[i] > bestValue {
+        var bestValue = -Float.infinity
+        for i in 0..<logits.count where logits[i] > bestValue {
             best = i
             bestValue = logits[i]
         }

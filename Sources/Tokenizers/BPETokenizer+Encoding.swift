@@ -7,7 +7,7 @@ extension BPETokenizer {
     ///   User-defined tokens are matched either way.
     /// - Complexity: O(n log n) in the length of the text (the log from merging within long
     ///   pieces); pieces seen before come from a cache.
-    public func encode(_ text: String, parseSpecialTokens: Bool = true) -> [Int32] {
+    public func encode(_ text: String, parseSpecialTokens: Bool) -> [Int32] {
         var ids: [Int32] = []
         ids.reserveCapacity(text.utf8.count / 3 + 2)
         if addBOS, let bosTokenID { ids.append(bosTokenID) }

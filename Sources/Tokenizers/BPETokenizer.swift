@@ -9,7 +9,7 @@
 ///
 /// Immutable apart from an internal, lock-protected cache of encoded pieces, so one instance is
 /// shared by every request.
-public final class BPETokenizer: Sendable {
+public final class BPETokenizer: Tokenizer {
     public let preTokenizer: PreTokenizer
     /// The beginning-of-sequence token, prepended by `encode` when ``addBOS`` is set.
     public let bosTokenID: Int32?
@@ -107,8 +107,4 @@ public final class BPETokenizer: Sendable {
         return tokenBytes[id]
     }
 
-    /// Whether `id` names a token (ids come from the model, so an invalid one is a bug upstream).
-    public func isValid(_ id: Int32) -> Bool {
-        id >= 0 && Int(id) < tokenStrings.count
-    }
 }

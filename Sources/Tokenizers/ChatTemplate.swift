@@ -9,6 +9,10 @@ public enum ChatTemplate: Sendable, Hashable {
     /// use it. When the first message is not a system message, a system message with
     /// `defaultSystemPrompt` is put first (if there is one), as SmolLM2's template does.
     case chatML(defaultSystemPrompt: String?)
+    /// Gemma's turns (`<start_of_turn>user\ncontent<end_of_turn>\n`, the assistant's role
+    /// written `model`); a system message's text goes in front of the first user turn, as
+    /// Gemma 3's template does.
+    case gemma
 
     /// SmolLM2-Instruct's template, with the default system prompt of its Jinja source.
     public static let smolLM2 = ChatTemplate.chatML(
@@ -27,6 +31,21 @@ public enum ChatTemplate: Sendable, Hashable {
             }
             for message in messages { text += Self.chatMLTurn(message) }
             if addGenerationPrompt { text += "<|im_start|>assistant\n" }
+            return text
+        case .gemma:
+            var text = ""
+            var system: String?
+            for message in messages {
+                if message.role == "system" {
+                    system = message.content
+                    continue
+                }
+                let role = message.role == "assistant" ? "model" : message.role
+                let content = system.map { "\($0)\n\n\(message.content)" } ?? message.content
+                system = nil
+                text += "<start_of_turn>\(role)\n\(content)<end_of_turn>\n"
+            }
+            if addGenerationPrompt { text += "<start_of_turn>model\n" }
             return text
         }
     }

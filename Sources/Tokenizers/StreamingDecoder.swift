@@ -8,13 +8,13 @@
 /// cut off. The pieces concatenate to exactly `String(decoding: allBytes, as: UTF8.self)`, that
 /// is to `tokenizer.decode(allTokens)`.
 public struct StreamingDecoder: Sendable {
-    public let tokenizer: BPETokenizer
+    public let tokenizer: any Tokenizer
     /// Leave out control tokens (`<|im_end|>`) instead of writing their text.
     public let skipSpecialTokens: Bool
     /// Bytes not yet returned: at most the first three bytes of one UTF-8 character.
     private var pending: [UInt8] = []
 
-    public init(tokenizer: BPETokenizer, skipSpecialTokens: Bool = false) {
+    public init(tokenizer: any Tokenizer, skipSpecialTokens: Bool = false) {
         self.tokenizer = tokenizer
         self.skipSpecialTokens = skipSpecialTokens
     }

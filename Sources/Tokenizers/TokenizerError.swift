@@ -19,6 +19,10 @@ public enum TokenizerError: Error, Equatable, CustomStringConvertible {
     case tokenIDOutOfRange(role: String, id: Int32, vocabularySize: Int)
     /// `addBOS` is set but no BOS token id was given.
     case missingBOSToken
+    /// `scores` must have one entry per token.
+    case scoreCountMismatch(tokenCount: Int, scoreCount: Int)
+    /// A byte token is not spelled `<0xNN>`.
+    case malformedByteToken(tokenID: Int32, token: String)
 
     public var description: String {
         switch self {
@@ -40,6 +44,10 @@ public enum TokenizerError: Error, Equatable, CustomStringConvertible {
             "\(role) token id \(id) is outside the vocabulary of \(vocabularySize) tokens"
         case .missingBOSToken:
             "addBOS is set but there is no BOS token id"
+        case .scoreCountMismatch(let tokenCount, let scoreCount):
+            "\(scoreCount) scores for \(tokenCount) tokens"
+        case .malformedByteToken(let tokenID, let token):
+            "byte token \(tokenID) \(token.debugDescription) is not of the form <0xNN>"
         }
     }
 }

@@ -103,6 +103,9 @@ struct BenchServeCommand: AsyncParsableCommand {
             }
         }
         print(Self.table(rows))
+        for row in rows where !row.report.errors.isEmpty {
+            printError("\(row.setting): \(row.report.failed) requests failed: " + row.report.errors.joined(separator: "; "))
+        }
         if let json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

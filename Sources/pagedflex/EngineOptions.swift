@@ -41,7 +41,8 @@ struct EngineOptions: ParsableArguments {
             throw ValidationError("--page-size must be a power of two from 1 to 1024, got \(pageSize)")
         }
         guard KVMemory(parsing: kvMemory) != nil else {
-            throw ValidationError("--kv-memory '\(kvMemory)' is not a size (512MiB, 2GB, 65536) or a token count (32768tokens)")
+            throw ValidationError(
+                "--kv-memory '\(kvMemory)' is not a size (512MiB, 2GB, 65536; at most \(KVMemory.maxByteCount) bytes) or a token count (32768tokens; at most \(KVMemory.maxTokenCount))")
         }
         guard maxBatchTokens >= 1 else { throw ValidationError("--max-batch-tokens must be at least 1") }
         if let maxPrefillTokens, maxPrefillTokens < 1 { throw ValidationError("--max-prefill-tokens must be at least 1") }
@@ -64,6 +65,7 @@ struct EngineOptions: ParsableArguments {
 
     /// Loads the model and starts an engine, turning failures into a clear message.
     func makeEngine() throws -> Engine {
+        if let problem = KernelPath.environmentProblem { printError("warning: \(problem)") }
         do {
             let bundle = try ModelBundle(path: model)
             return try Engine(bundle: bundle, configuration: configuration)

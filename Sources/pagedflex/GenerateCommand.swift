@@ -35,7 +35,7 @@ struct GenerateCommand: AsyncParsableCommand {
     @Option(help: "Seed of the sampler (default: random).")
     var seed: UInt64?
 
-    @Option(name: .customLong("n"), help: "Samples per prompt (forks share the prompt's pages).")
+    @Option(name: [.customShort("n"), .customLong("samples")], help: "Samples per prompt (forks share the prompt's pages).")
     var sampleCount: Int = 1
 
     @Option(help: "Stop when the output contains this text (repeatable).")
@@ -49,9 +49,14 @@ struct GenerateCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1") }
-        guard sampleCount >= 1 else { throw ValidationError("-n must be at least 1") }
+        guard sampleCount >= 1 && sampleCount <= Self.maxSampleCount else {
+            throw ValidationError("-n must be in 1...\(Self.maxSampleCount), got \(sampleCount)")
+        }
         do { try sampling.validate() } catch { throw ValidationError(error.description) }
     }
+
+    /// Samples per prompt at most (each holds a sampler and a text buffer).
+    static let maxSampleCount = 1024
 
     var sampling: SamplingParameters {
         SamplingParameters(temperature: temperature, topK: topK, topP: topP, minP: minP, seed: seed)

@@ -22,7 +22,7 @@ struct EngineRealModelTests {
             let tokens = try await engine.tokens(for: greedy(prompt.ids, count: prompt.greedy.ids.count))
             #expect(tokens[0] == prompt.greedy.ids, "\(mode) \(pageSize): \(prompt.name)")
         }
-        let usage = await engine.idleUsage()
+        let usage = try await engine.idleUsage()
         #expect(usage.usedPageCount == 0, "pages leaked: \(usage)")
     }
 
@@ -56,7 +56,7 @@ struct EngineRealModelTests {
             return all
         }
         for i in 0..<3 { #expect(together[i] == alone[i], "prompt \(i)") }
-        let usage = await engine.idleUsage()
+        let usage = try await engine.idleUsage()
         #expect(usage.usedPageCount == 0, "pages leaked: \(usage)")
     }
 
@@ -75,7 +75,7 @@ struct EngineRealModelTests {
         #expect(second == first[0], "output unchanged by the prefix cache")
         let s = try #require(stats)
         #expect(s.cachedPromptTokenCount == (system.count - 1) / 16 * 16)
-        let usage = await engine.idleUsage()
+        let usage = try await engine.idleUsage()
         #expect(usage.prefixCacheHits == (system.count - 1) / 16)
     }
 
@@ -98,23 +98,33 @@ struct EngineRealModelTests {
             return all
         }
         #expect(got == expected)
-        let usage = await tight.idleUsage()
+        let usage = try await tight.idleUsage()
         #expect(usage.usedPageCount == 0, "pages leaked: \(usage)")
         #expect(usage.preemptions > 0, "a budget this small must preempt")
     }
 
+    /// A prompt of three pages and a part: the samples share its full pages and copy the
+    /// partial one; greedy, each sample is the one-sample continuation exactly.
     @Test func forkedSamplesShareThePrompt() async throws {
         let bundle = try Bundle.load()
         let engine = try Engine(bundle: bundle, configuration: configuration())
         defer { engine.shutdown() }
+        let prompt = bundle.tokenizer.encode(
+            "List three colours of the rainbow and describe each in a sentence. Red is the colour of fire and of "
+                + "ripe strawberries. Orange is the colour of the fruit that shares its name, and of autumn leaves in the "
+                + "park. Green is the colour of grass after the rain and of the trees in spring. Yellow is the colour of")
+        try #require(prompt.count > 3 * 16 && prompt.count % 16 != 0, "\(prompt.count) tokens")
         let request = GenerationRequest(
-            promptTokens: bundle.tokenizer.encode("List three colours of the rainbow and describe each:"),
-            sampling: SamplingParameters(temperature: 1, topK: 0, topP: 1, minP: 0, seed: 7),
+            promptTokens: prompt, sampling: SamplingParameters(temperature: 1, topK: 0, topP: 1, minP: 0, seed: 7),
             stop: StopConditions(maxTokens: 10), sampleCount: 3)
         let samples = try await engine.tokens(for: request)
         #expect(samples.count == 3 && samples.allSatisfy { $0.count == 10 })
         #expect(Set(samples).count > 1, "different seeds give different samples")
-        let usage = await engine.idleUsage()
+        let alone = try await engine.tokens(for: greedy(prompt, count: 10))
+        var forked = greedy(prompt, count: 10)
+        forked.sampleCount = 3
+        #expect(try await engine.tokens(for: forked) == [alone[0], alone[0], alone[0]])
+        let usage = try await engine.idleUsage()
         #expect(usage.usedPageCount == 0)
     }
 
@@ -130,7 +140,7 @@ struct EngineRealModelTests {
         try await Task.sleep(nanoseconds: 300_000_000)
         task.cancel()
         _ = try? await task.value
-        let usage = await engine.idleUsage()
+        let usage = try await engine.idleUsage()
         #expect(usage.runningSequences == 0 && usage.usedPageCount == 0, "\(usage)")
     }
 

@@ -27,14 +27,15 @@ extension Engine {
         return out
     }
 
-    /// Waits until the step loop has published a snapshot with nothing running or waiting.
-    func idleUsage() async -> EngineUsage {
-        for _ in 0..<500 {
+    /// Waits until the step loop has published a snapshot with nothing running or waiting; a
+    /// loop that never gets there (10 s) is a failure, not a snapshot to check leaks in.
+    func idleUsage() async throws -> EngineUsage {
+        for _ in 0..<1000 {
             let u = usage()
             if u.runningSequences == 0 && u.waitingSequences == 0 { return u }
             try? await Task.sleep(nanoseconds: 10_000_000)
         }
-        return usage()
+        throw Bundle.Failure("the engine never went idle: \(usage())")
     }
 }
 

@@ -19,6 +19,14 @@ struct TinyModelTests {
     @Test(arguments: 0..<4, types)
     func forwardMatchesTheNaiveReference(shapeIndex: Int, type: GGMLType) throws {
         let tiny = TinyModel(shape: Self.shapes[shapeIndex], weightType: type, seed: UInt64(shapeIndex * 31 + Int(type.rawValue)))
+        try Self.expectForwardMatchesReference(tiny)
+    }
+
+    /// Prefills six tokens (logits of every position), decodes three more one at a time, and
+    /// compares every logit with the naive reference; returns the engine's logits per position.
+    @discardableResult
+    static func expectForwardMatchesReference(_ tiny: TinyModel) throws -> [[Float]] {
+        let type = tiny.weightType
         let model = try LlamaModel(path: try tiny.write())
         #expect(model.configuration.groupSize == tiny.shape.heads / tiny.shape.kvHeads)
         let tokens: [Int32] = [3, 17, 42, 5, 79, 0, 11, 64, 23]
@@ -45,6 +53,7 @@ struct TinyModelTests {
             let err = zip(e, g).map { abs($0 - Double($1)) }.max()!
             #expect(err < 1e-3, "\(tiny.shape) \(type.name) position \(p): max |Δ| \(err)")
         }
+        return got
     }
 
     @Test func invalidConfigurationsAreRefused() throws {

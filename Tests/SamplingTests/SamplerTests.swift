@@ -81,3 +81,39 @@ struct SamplerTests {
         #expect(stop.stopStringRange(in: "nothing") == nil)
     }
 }
+
+/// Rows of logits from bad weights: NaN and infinities never crash the sampler, and a NaN
+/// logit is never chosen while any number is there.
+struct SamplerHostileLogitsTests {
+    static let settings: [SamplingParameters] = [
+        .greedy,
+        SamplingParameters(temperature: 1, topK: 0, topP: 1, minP: 0, seed: 1),
+        SamplingParameters(temperature: 0.8, topK: 2, topP: 0.9, minP: 0.05, seed: 2),
+        SamplingParameters(temperature: 1e30, topK: 0, topP: 0.5, minP: 0.5, seed: 3),
+        SamplingParameters(temperature: 1e-30, topK: 3, topP: 1, minP: 0, seed: 4),
+    ]
+
+    func draws(_ logits: [Float], _ p: SamplingParameters) -> Set<Int32> {
+        var sampler = Sampler(parameters: p)
+        return logits.withUnsafeBufferPointer { row in Set((0..<200).map { _ in sampler.sample(row) }) }
+    }
+
+    @Test(arguments: settings)
+    func nanLogitsAreNeverChosen(p: SamplingParameters) {
+        let got = draws([.nan, 1, .nan, 2, .nan, 0.5], p)
+        #expect(got.isSubset(of: [1, 3, 5]), "\(got)")
+    }
+
+    @Test(arguments: settings)
+    func anAllNaNRowGivesTokenZero(p: SamplingParameters) {
+        #expect(draws([Float](repeating: .nan, count: 7), p) == [0])
+        #expect(draws([-.infinity, -.infinity], p) == [0])
+    }
+
+    @Test(arguments: settings)
+    func infinitiesAreHandled(p: SamplingParameters) {
+        #expect(draws([1, .infinity, .nan, .infinity], p) == [1])
+        let got = draws([-.infinity, 3, -.infinity, 2.5], p)
+        #expect(got.isSubset(of: [1, 3]) && !got.isEmpty)
+    }
+}

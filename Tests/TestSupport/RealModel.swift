@@ -35,4 +35,25 @@ public enum RealModel {
         print("note: skipping real-model tests: \(path) or the reference files are missing (run scripts/fetch-model); in CI they would fail")
         return false
     }
+
+    /// Gemma 3 270M: `PAGEDFLEX_GEMMA_MODEL`, or `models/gemma-3-270m-q4_k_m.gguf` under the package root.
+    public static var gemmaPath: String {
+        ProcessInfo.processInfo.environment["PAGEDFLEX_GEMMA_MODEL"]
+            ?? packageRoot.appendingPathComponent("models/gemma-3-270m-q4_k_m.gguf").path
+    }
+
+    /// Gemma's reference outputs: `gemma3/` in the reference directory.
+    public static var gemmaReferenceDirectory: URL { referenceDirectory.appendingPathComponent("gemma3") }
+
+    public static var gemmaIsAvailable: Bool {
+        FileManager.default.fileExists(atPath: gemmaPath)
+            && FileManager.default.fileExists(atPath: gemmaReferenceDirectory.appendingPathComponent("reference.json").path)
+    }
+
+    /// As ``shouldRun``, for the Gemma tests.
+    public static var gemmaShouldRun: Bool {
+        if isCI || gemmaIsAvailable { return true }
+        print("note: skipping Gemma tests: \(gemmaPath) or its reference files are missing (run scripts/fetch-model gemma3); in CI they would fail")
+        return false
+    }
 }

@@ -24,6 +24,8 @@ public struct ReferenceFile: Decodable, Sendable {
         public let n_windows: Int
         public let first_16_ids: [Int32]
         public let ids_sha256_le_int32: String
+        /// Gemma's reference only: the sha256 of every id of the file.
+        public let all_ids_sha256_le_int32: String?
         public let mean_nll: Double
         public let ppl: Double
         public let per_window_mean_nll: [Double]
@@ -31,14 +33,18 @@ public struct ReferenceFile: Decodable, Sendable {
     public let prompts: [Prompt]
     public let perplexity: Perplexity
 
-    public static func load() throws -> ReferenceFile {
-        let url = RealModel.referenceDirectory.appendingPathComponent("reference.json")
+    /// SmolLM2's reference (`shared/reference`), or another model's directory of the same format.
+    public static func load(directory: URL = RealModel.referenceDirectory) throws -> ReferenceFile {
+        let url = directory.appendingPathComponent("reference.json")
         return try JSONDecoder().decode(ReferenceFile.self, from: Data(contentsOf: url))
     }
 
+    /// Gemma 3 270M's reference (`shared/reference/gemma3`).
+    public static func loadGemma() throws -> ReferenceFile { try load(directory: RealModel.gemmaReferenceDirectory) }
+
     /// The stored last-position logits of a prompt.
-    public func lastLogits(_ prompt: Prompt) throws -> [Float] {
-        let data = try Data(contentsOf: RealModel.referenceDirectory.appendingPathComponent(prompt.last_logits_file))
+    public func lastLogits(_ prompt: Prompt, directory: URL = RealModel.referenceDirectory) throws -> [Float] {
+        let data = try Data(contentsOf: directory.appendingPathComponent(prompt.last_logits_file))
         return data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import GGUF
+import Llama
 
 /// A tiny random llama model written as GGUF, with a naive double-precision forward pass over
 /// the same (decoded) weights: the reference the engine's forward pass must agree with.
@@ -14,6 +15,11 @@ public struct TinyModel {
         public var context = 256
         public var ropeBase = 10000.0
         public var tiedOutput = true
+        /// Written as `llama.rope.scaling.*` (YaRN's optional parameters are written when they
+        /// differ from llama.cpp's defaults).
+        public var ropeScaling: RopeScaling = .none
+        /// Written as `rope_freqs.weight` (llama3), one per rotated pair.
+        public var ropeFrequencyFactors: [Float]?
         public init(heads: Int = 4, kvHeads: Int = 2, embedding: Int = 64, tiedOutput: Bool = true) {
             self.heads = heads
             self.kvHeads = kvHeads
@@ -44,6 +50,21 @@ public struct TinyModel {
         writer.add("llama.attention.layer_norm_rms_epsilon", .float32(1e-5))
         writer.add("llama.rope.freq_base", .float32(Float(s.ropeBase)))
         writer.add("llama.context_length", .uint32(UInt32(s.context)))
+        switch s.ropeScaling {
+        case .none: break
+        case .linear(let factor):
+            writer.add("llama.rope.scaling.type", .string("linear"))
+            writer.add("llama.rope.scaling.factor", .float32(Float(factor)))
+        case .yarn(let y):
+            writer.add("llama.rope.scaling.type", .string("yarn"))
+            writer.add("llama.rope.scaling.factor", .float32(Float(y.factor)))
+            writer.add("llama.rope.scaling.original_context_length", .uint32(UInt32(y.originalContextLength)))
+            if y.attentionFactor != 1 { writer.add("llama.rope.scaling.attn_factor", .float32(Float(y.attentionFactor))) }
+            if y.betaFast != 32 { writer.add("llama.rope.scaling.yarn_beta_fast", .float32(Float(y.betaFast))) }
+        }
+        if let factors = s.ropeFrequencyFactors {
+            writer.add(tensor: "rope_freqs.weight", dimensions: [factors.count], type: .f32, values: factors)
+        }
 
         func matrix(_ name: String, rows: Int, columns: Int, type: GGMLType, scale: Float) {
             let values = (0..<rows * columns).map { _ in rng.nextFloat(in: -scale...scale) }
@@ -92,13 +113,36 @@ public struct TinyModel {
             let inv = 1 / (ms + Double(Float(1e-5))).squareRoot()
             return zip(x, g).map { $0 * inv * $1 }
         }
+        // The angle of pair i at a position, straight from the definitions: llama3 factors
+        // divide the frequency; linear scaling divides the position; YaRN blends the divided
+        // (interpolated) and undivided (extrapolated) angle by a ramp between its correction
+        // dimensions, and scales the rotation's magnitude.
+        func angle(_ position: Int, _ i: Int) -> (theta: Double, magnitude: Double) {
+            let extrapolated = Double(position) * pow(s.ropeBase, -Double(2 * i) / Double(hs))
+                / Double(s.ropeFrequencyFactors?[i] ?? 1)
+            switch s.ropeScaling {
+            case .none: return (extrapolated, 1)
+            case .linear(let factor): return (extrapolated / factor, 1)
+            case .yarn(let y):
+                func turnsDimension(_ turns: Double) -> Double {
+                    // The pair whose wavelength fits `turns` times into the original context.
+                    Double(hs) * log(Double(y.originalContextLength) / (turns * 2 * .pi)) / (2 * log(s.ropeBase))
+                }
+                let low = max(0, turnsDimension(y.betaFast).rounded(.down))
+                let high = min(Double(hs - 1), turnsDimension(y.betaSlow).rounded(.up))
+                let ramp = 1 - min(1, max(0, (Double(i) - low) / max(0.001, high - low)))
+                let mix = ramp * y.extrapolationFactor
+                let interpolated = extrapolated / y.factor
+                return (interpolated * (1 - mix) + extrapolated * mix, y.attentionFactor * (1 + 0.1 * log(y.factor)))
+            }
+        }
         func rope(_ v: inout [Double], heads: Int, position: Int) {
             for h in 0..<heads {
                 for i in 0..<hs / 2 {
-                    let theta = Double(position) * pow(s.ropeBase, -Double(2 * i) / Double(hs))
+                    let (theta, m) = angle(position, i)
                     let a = v[h * hs + 2 * i], b = v[h * hs + 2 * i + 1]
-                    v[h * hs + 2 * i] = a * cos(theta) - b * sin(theta)
-                    v[h * hs + 2 * i + 1] = a * sin(theta) + b * cos(theta)
+                    v[h * hs + 2 * i] = a * m * cos(theta) - b * m * sin(theta)
+                    v[h * hs + 2 * i + 1] = a * m * sin(theta) + b * m * cos(theta)
                 }
             }
         }

@@ -19,12 +19,15 @@ int pf_cpu_has_avx2_fma(void);
 #endif
 
 /// Weight encodings, as Kernels.WeightType numbers them.
-enum { PF_WEIGHT_F32 = 0, PF_WEIGHT_F16 = 1, PF_WEIGHT_BF16 = 2, PF_WEIGHT_Q8_0 = 3, PF_WEIGHT_Q4_0 = 4, PF_WEIGHT_Q4_1 = 5 };
+enum {
+    PF_WEIGHT_F32 = 0, PF_WEIGHT_F16 = 1, PF_WEIGHT_BF16 = 2, PF_WEIGHT_Q8_0 = 3, PF_WEIGHT_Q4_0 = 4, PF_WEIGHT_Q4_1 = 5,
+    PF_WEIGHT_Q5_0 = 6, PF_WEIGHT_Q5_1 = 7, PF_WEIGHT_Q4_K = 8, PF_WEIGHT_Q5_K = 9, PF_WEIGHT_Q6_K = 10
+};
 
 /// Y[t][r] = W[r] · X[t] for rows r0 ..< r1 of W and tokens t < ntok: `weights` holds rows of
-/// `blocks` 32-element blocks of `type` (`row_bytes` each), X is ntok × (32·blocks) floats, Y has
-/// row stride `ys`, and `sums[t*blocks + k]` is the sum of block k of X[t] (read only by
-/// Q4_0/Q4_1). Up to four tokens share each decoded block; the arithmetic of every (row, token)
+/// `blocks` 32-element blocks of `type` (`row_bytes` each; K-quants store them in super-blocks of
+/// 8), X is ntok × (32·blocks) floats, Y has row stride `ys`, and `sums[t*blocks + k]` is the sum
+/// of block k of X[t] (read only by the types with an offset: Q4_0/Q4_1/Q5_0/Q5_1/Q4_K/Q5_K). Up to four tokens share each decoded block; the arithmetic of every (row, token)
 /// pair is the same whatever ntok is. AVX2/FMA/F16C: call only when pf_cpu_has_avx2_fma() is 1.
 /// Returns 0 (doing nothing) when built for another architecture.
 int pf_matmul_rows(int type, const void *weights, size_t row_bytes, int blocks, int r0, int r1,
@@ -37,7 +40,8 @@ typedef struct { float d; float s; int8_t q[32]; } pf_q8_block;
 void pf_quantize_q8(const float *x, int blocks, pf_q8_block *out);
 
 /// As pf_matmul_rows, with activations quantized by pf_quantize_q8 (`x` holds ntok × blocks
-/// blocks) and integer dot products per block; for Q4_0, Q4_1 and Q8_0 weights only. Returns 0
+/// blocks) and integer dot products per block; for the quantized weight types only (Q8_0, Q4_0,
+/// Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K). Returns 0
 /// (doing nothing) for other types or architectures. AVX2: call only when pf_cpu_has_avx2_fma().
 int pf_matmul_rows_q8(int type, const void *weights, size_t row_bytes, int blocks, int r0, int r1,
                       const pf_q8_block *x, int ntok, float *y, size_t ys);

@@ -1,0 +1,36 @@
+import FuzzSupport
+import Tokenizers
+
+/// libFuzzer entry: arbitrary conversations through the chat template. The bytes split at 0xFF
+/// into fields: a template selector, then (role, content) pairs, read as UTF-8. The rendered
+/// prompt must hold every message in order, as `<|im_start|>role\ncontent<|im_end|>\n`, after
+/// the default system prompt when the first message is not a system one, and end with the
+/// assistant header when asked. Encoded with the real vocabulary (markup parsed into control
+/// tokens), it decodes back to the same text.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzChatTemplate(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let fields = UnsafeBufferPointer(start: data, count: size).split(separator: 0xFF, omittingEmptySubsequences: false)
+    guard let selector = fields.first?.first else { return 0 }
+    let system = selector & 1 == 0 ? nil : String(decoding: fields.first!.dropFirst(), as: UTF8.self)
+    let template = selector & 2 == 0 ? ChatTemplate.smolLM2 : .chatML(defaultSystemPrompt: system)
+    var messages: [ChatMessage] = []
+    var rest = fields.dropFirst()
+    while let role = rest.popFirst() {
+        let content = rest.popFirst() ?? []
+        messages.append(ChatMessage(role: String(decoding: role, as: UTF8.self), content: String(decoding: content, as: UTF8.self)))
+    }
+    let generationPrompt = selector & 4 != 0
+    let rendered = template.render(messages, addGenerationPrompt: generationPrompt)
+
+    var expected = ""
+    if case .chatML(let defaultSystem) = template, let defaultSystem, let first = messages.first, first.role != "system" {
+        expected += "<|im_start|>system\n\(defaultSystem)<|im_end|>\n"
+    }
+    for m in messages { expected += "<|im_start|>\(m.role)\n\(m.content)<|im_end|>\n" }
+    if generationPrompt { expected += "<|im_start|>assistant\n" }
+    precondition(rendered == expected, "rendered \(rendered.debugDescription), expected \(expected.debugDescription)")
+    let tokenizer = Vocabulary.tokenizer
+    let ids = tokenizer.encode(rendered, parseSpecialTokens: true)
+    precondition(tokenizer.decode(ids) == rendered, "the rendered prompt does not survive encode and decode")
+    return 0
+}
