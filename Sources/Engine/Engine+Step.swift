@@ -6,13 +6,14 @@ import Scheduler
 import Tokenizers
 
 extension Engine {
-    /// One step: schedule, one forward pass over the packed batch, sample, stream. Returns the
-    /// tokens it computed.
+    /// One step: schedule, one forward pass over the packed batch, sample, stream.
+    ///
+    /// Returns its decode tokens and its prompt tokens.
     ///
     /// Progress by construction: a step either computes at least one token or ends at least one
     /// request (the one the scheduler cannot place), so the loop cannot spin on an empty batch
     /// while sequences run or wait.
-    func step() -> Int {
+    func step() -> (decodes: Int, prefill: Int) {
         if let target = configuration.stepTimeTarget {
             scheduler.prefillTokenLimit = prefillTokenLimit(forStepTime: target)
         }
@@ -22,7 +23,7 @@ extension Engine {
         }
         guard !batch.isEmpty else {
             failUnschedulable()
-            return 0
+            return (0, 0)
         }
         let t = now()
         forwardBatch.removeAll()
@@ -76,7 +77,8 @@ extension Engine {
                 deliver(token, logprob: logprob, to: seq)
             }
         }
-        return batch.tokenCount
+        let decodes = batch.entries.reduce(0) { $0 + ($1.positions.count == 1 && $1.wantsLogits ? 1 : 0) }
+        return (decodes, batch.tokenCount - decodes)
     }
 
     /// Nothing could be scheduled although sequences run or wait: the head of the queue does
@@ -123,21 +125,36 @@ extension Engine {
     }
 
     /// The prompt tokens a step may carry beside the running decodes so that it takes about
-    /// `target` seconds, from the measured cost per token (at least one page's worth, so
-    /// prefills always progress).
+    /// `target` seconds: what is left of the target after a decode step's measured time, at the
+    /// measured marginal cost of a prompt token (at least one page's worth, so prefills always
+    /// progress). Nil until a step with prompt tokens has been measured.
     func prefillTokenLimit(forStepTime target: Double) -> Int? {
-        guard let secondsPerToken, secondsPerToken > 0 else { return nil }
-        let decodes = scheduler.running.count
-        let tokens = Int(target / secondsPerToken) - decodes
+        guard let perToken = stepCost.secondsPerPrefillToken, perToken > 0 else { return nil }
+        let left = target - (stepCost.decodeStepSeconds ?? 0)
+        let tokens = left > 0 ? Int(left / perToken) : 0
         return max(pageLayout.tokensPerPage, min(tokens, configuration.maxBatchTokens))
     }
 
-    /// Updates the cost per token from a step that computed `tokens` in `seconds`.
-    func measureStep(seconds: Double, tokens: Int) {
-        guard tokens > 0 else { return }
-        let sample = seconds / Double(tokens)
-        secondsPerToken = secondsPerToken.map { 0.8 * $0 + 0.2 * sample } ?? sample
+    /// Updates the step-cost model from a step of `decodes` decode tokens and `prefill` prompt
+    /// tokens that took `seconds` (averages over recent steps).
+    func measureStep(seconds: Double, decodes: Int, prefill: Int) {
+        func average(_ old: Double?, _ new: Double) -> Double { old.map { 0.7 * $0 + 0.3 * new } ?? new }
+        if prefill == 0 {
+            if decodes > 0 { stepCost.decodeStepSeconds = average(stepCost.decodeStepSeconds, seconds) }
+        } else {
+            let decodePart = decodes > 0 ? (stepCost.decodeStepSeconds ?? 0) : 0
+            let marginal = max(seconds - decodePart, seconds * 0.25) / Double(prefill)
+            stepCost.secondsPerPrefillToken = average(stepCost.secondsPerPrefillToken, marginal)
+        }
     }
+}
+
+/// What a step costs on this engine, measured as it runs (for the step-time target).
+struct StepCost {
+    /// A step of decodes alone.
+    var decodeStepSeconds: Double?
+    /// One more prompt token in a step.
+    var secondsPerPrefillToken: Double?
 }
 
 extension TokenLogprob {

@@ -57,8 +57,8 @@ public final class Engine: @unchecked Sendable {
     var generatedTokenCount = 0
     var peakKV = (bytes: 0, minimum: 0)
     var busyTime: Double = 0
-    /// Seconds per computed token, averaged over recent steps (for the step-time target).
-    var secondsPerToken: Double?
+    /// What steps cost, measured (for the step-time target).
+    var stepCost = StepCost()
     var prefixCacheQueryTokens = 0
     var prefixCacheHitTokens = 0
 
@@ -178,10 +178,10 @@ public final class Engine: @unchecked Sendable {
                 continue
             }
             let start = now()
-            let tokens = step()
+            let (decodes, prefill) = step()
             let elapsed = now() - start
             busyTime += elapsed
-            measureStep(seconds: elapsed, tokens: tokens)
+            measureStep(seconds: elapsed, decodes: decodes, prefill: prefill)
             publishUsage()
         }
     }

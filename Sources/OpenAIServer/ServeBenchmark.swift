@@ -55,7 +55,12 @@ public struct ServeBenchmark: Sendable {
 
     /// Runs the load and summarises it.
     public func run() async throws -> Report {
-        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        // One connection per client (the pool's default of 8 per host would queue the rest, and
+        // a queued request times out as if the server could not be reached).
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: options.clients)
+        configuration.timeout = .init(connect: .seconds(30))
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         do {
             let model = try await resolveModel(client)
             let prompts = Self.prompts(count: options.clients * options.requestsPerClient, words: options.promptWords, seed: options.seed)

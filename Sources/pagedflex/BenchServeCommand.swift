@@ -126,7 +126,7 @@ struct BenchServeCommand: AsyncParsableCommand {
         config.maxWaiting = 1024
         config.modelName = "pagedflex"
         var logger = Logger(label: "pagedflex.bench")
-        logger.logLevel = .warning
+        logger.logLevel = .critical
         let server = OpenAIServer(configuration: config, engine: engine, logger: logger)
         let (ports, portFeed) = AsyncStream<Int>.makeStream()
         let serving = Task {
