@@ -104,3 +104,12 @@ if Context.environment["PAGEDFLEX_FUZZ"] != nil {
         .executableTarget(name: "FuzzChatTemplate", dependencies: ["Tokenizers", "FuzzSupport"], path: "Fuzz/FuzzChatTemplate", swiftSettings: swiftSettings),
     ]
 }
+
+// The sanitizer runs (scripts/test-asan, scripts/test-tsan) set PAGEDFLEX_WITHOUT_SERVER: they check
+// the engine's own code, and a debug build of Hummingbird and SwiftNIO under each sanitizer would
+// add minutes to every CI run. The server is tested in release by scripts/test and scripts/test-e2e.
+if Context.environment["PAGEDFLEX_WITHOUT_SERVER"] != nil {
+    let serverTargets: Set<String> = ["OpenAIServer", "OpenAIServerTests", "pagedflex"]
+    package.targets.removeAll { serverTargets.contains($0.name) }
+    package.products.removeAll { $0.name == "pagedflex" }
+}
