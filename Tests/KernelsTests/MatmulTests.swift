@@ -15,6 +15,18 @@ struct MatmulTests {
     /// The kernel paths this CPU can run.
     static let paths: [Bool] = KernelPath.avx2.isAvailable ? [true, false] : [false]
 
+    /// Row `row` of `w` against `x[offset ..< offset + columns]` in double precision, and Σ|w·x|
+    /// (the scale of the rounding error an fp32 sum can make).
+    static func naiveDot(_ w: [Float], row: Int, _ x: [Float], offset: Int, columns: Int) -> (Double, Double) {
+        var sum = 0.0, magnitude = 0.0
+        for k in 0..<columns {
+            let p = Double(w[row * columns + k]) * Double(x[offset + k])
+            sum += p
+            magnitude += abs(p)
+        }
+        return (sum, magnitude)
+    }
+
     /// Columns for a test row: K-quant rows are whole 256-element super-blocks.
     static func columns(_ type: WeightType, _ plain: Int) -> Int { type.blocksPerGroup > 1 ? 512 : plain }
 
@@ -37,12 +49,7 @@ struct MatmulTests {
             }
             for t in 0..<tokenCount {
                 for r in 0..<rows {
-                    var expected = 0.0, magnitude = 0.0
-                    for k in 0..<columns {
-                        let p = Double(decoded[r * columns + k]) * Double(x[t * columns + k])
-                        expected += p
-                        magnitude += abs(p)
-                    }
+                    let (expected, magnitude) = Self.naiveDot(decoded, row: r, x, offset: t * columns, columns: columns)
                     #expect(abs(Double(y[t * rows + r]) - expected) <= 1e-5 * max(1, magnitude), "\(type) avx2 \(avx2) t\(t) r\(r)")
                 }
             }
@@ -146,12 +153,7 @@ struct MatmulTests {
                     Matmul.multiply(w, x: x.baseAddress!, tokenCount: 1, y: &y, yStride: nil, pool: .shared, avx2: avx2)
                 }
                 for r in 0..<rows {
-                    var expected = 0.0, magnitude = 0.0
-                    for k in 0..<columns {
-                        let p = Double(decoded[r * columns + k]) * Double(x[k])
-                        expected += p
-                        magnitude += abs(p)
-                    }
+                    let (expected, magnitude) = Self.naiveDot(decoded, row: r, x, offset: 0, columns: columns)
                     #expect(abs(Double(y[r]) - expected) <= 1e-5 * max(1e-3, magnitude), "\(type) avx2 \(avx2) row \(r)")
                 }
             }
@@ -177,12 +179,7 @@ struct MatmulTests {
             Matmul.multiply(w, q8: q8, y: &y)
             for t in 0..<tokens {
                 for r in 0..<rows {
-                    var expected = 0.0, magnitude = 0.0
-                    for k in 0..<columns {
-                        let p = Double(decoded[r * columns + k]) * Double(x[t * columns + k])
-                        expected += p
-                        magnitude += abs(p)
-                    }
+                    let (expected, magnitude) = Self.naiveDot(decoded, row: r, x, offset: t * columns, columns: columns)
                     // x rounded to 8 bits: at most half a step of max|x|/127 per element.
                     #expect(abs(Double(y[t * rows + r]) - expected) <= 0.01 * magnitude, "\(type) t\(t) r\(r)")
                 }
