@@ -61,7 +61,7 @@ let package = Package(
         .target(name: "PaperBench", dependencies: ["Engine", "Llama", "FlexAttention", "PagedKVCache", "Tokenizers", "Sampling", "Kernels", "CKernels"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "pagedflex",
-            dependencies: ["Engine", "Kernels", "FlexAttention", "PagedKVCache", "PaperBench", "OpenAIServer", "AttentionBench", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Engine", "Llama", "GGUF", "Kernels", "FlexAttention", "PagedKVCache", "PaperBench", "OpenAIServer", "AttentionBench", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings),
 
         // Shared test helpers: a GGUF writer for tiny hermetic models, the naive reference
@@ -99,7 +99,7 @@ let package = Package(
 if Context.environment["PAGEDFLEX_FUZZ"] != nil {
     package.targets += [
         .target(name: "FuzzSupport", dependencies: ["GGUF", "Tokenizers"], path: "Fuzz/FuzzSupport", swiftSettings: swiftSettings),
-        .executableTarget(name: "FuzzGGUF", dependencies: ["GGUF", "Kernels", "Llama"], path: "Fuzz/FuzzGGUF", swiftSettings: swiftSettings),
+        .executableTarget(name: "FuzzGGUF", dependencies: ["GGUF", "Kernels", "Llama", "FuzzSupport"], path: "Fuzz/FuzzGGUF", swiftSettings: swiftSettings),
         .executableTarget(name: "FuzzTokenizer", dependencies: ["Tokenizers", "FuzzSupport"], path: "Fuzz/FuzzTokenizer", swiftSettings: swiftSettings),
         .executableTarget(name: "FuzzChatTemplate", dependencies: ["Tokenizers", "FuzzSupport"], path: "Fuzz/FuzzChatTemplate", swiftSettings: swiftSettings),
     ]

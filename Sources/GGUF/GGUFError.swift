@@ -48,7 +48,7 @@ public enum GGUFError: Error, Equatable, CustomStringConvertible {
         case .zeroDimension(let t, let dims): "tensor '\(t)' has a zero dimension \(dims)"
         case .limitExceeded(let what, let value, let limit): "\(what) is \(value), above the limit of \(limit)"
         case .unsupportedTensorType(let t, let type):
-            "tensor '\(t)' has type \(type), which PagedFlex does not support (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_1)"
+            "tensor '\(t)' has type \(type), which PagedFlex does not support (supported: \(GGMLType.allCases.filter(\.isSupported).map(\.name).joined(separator: ", ")))"
         case .rowNotBlockAligned(let t, let n, let b):
             "tensor '\(t)' rows of \(n) elements are not a multiple of its block size \(b)"
         case .tensorDataOutOfBounds(let t, let offset, let count, let size):

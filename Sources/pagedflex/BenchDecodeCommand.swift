@@ -67,7 +67,7 @@ struct BenchDecodeCommand: AsyncParsableCommand {
             let stats = try await run(engine, Array(corpus.prefix(decodePrompt)), generate: generate)
             decode.append(stats.decodeTokensPerSecond)
             if peer != nil {
-                let r = try Peers.runLlamaCpp(model: options.model, arguments: [
+                let r = try Peers.runLlamaCpp(model: options.modelPath, arguments: [
                     "--threads", String(ThreadCount.current), "--reps", "1", "--skip", "ttft,batched,ppl,ref,kv",
                     "--pp", lengths.map(String.init).joined(separator: ","), "--tg-prompts", String(decodePrompt),
                     "--tg-gen", String(generate),

@@ -6,8 +6,11 @@ import PagedKVCache
 
 /// The engine flags every model-running command shares.
 struct EngineOptions: ParsableArguments {
-    @Option(help: "The GGUF model file.")
+    @Option(help: "The GGUF model file, or a model's short name: smollm2 (the default), gemma3.")
     var model: String = defaultModelPath
+
+    /// The model file `--model` names.
+    var modelPath: String { resolveModelPath(model) }
 
     @Option(help: "Where keys and values live: paged, contiguous (one context-sized buffer per sequence) or none (recompute every step).")
     var kv: KVMode = .paged
@@ -67,7 +70,7 @@ struct EngineOptions: ParsableArguments {
     func makeEngine() throws -> Engine {
         if let problem = KernelPath.environmentProblem { printError("warning: \(problem)") }
         do {
-            let bundle = try ModelBundle(path: model)
+            let bundle = try ModelBundle(path: modelPath)
             return try Engine(bundle: bundle, configuration: configuration)
         } catch {
             throw CLIError(error.description)

@@ -130,11 +130,12 @@ struct GGUFReaderTests {
 
     @Test func unsupportedTensorTypesNameTypeAndTensor() {
         var w = smallFile()
-        w.tensors[0].rawTypeOverride = GGMLType.q4_K.rawValue
-        #expect(throws: GGUFError.unsupportedTensorType(tensor: "a", type: "Q4_K")) { try open(w.bytes()) }
+        w.tensors[0].rawTypeOverride = GGMLType.iq4_nl.rawValue
+        #expect(throws: GGUFError.unsupportedTensorType(tensor: "a", type: "IQ4_NL")) { try open(w.bytes()) }
         w.tensors[0].rawTypeOverride = 99
         #expect(throws: GGUFError.unsupportedTensorType(tensor: "a", type: "unknown ggml type 99")) { try open(w.bytes()) }
-        #expect(GGUFError.unsupportedTensorType(tensor: "a", type: "Q4_K").description.contains("'a'"))
+        let message = GGUFError.unsupportedTensorType(tensor: "a", type: "IQ4_NL").description
+        #expect(message.contains("'a'") && message.contains("Q4_K, Q5_K, Q6_K"))
     }
 
     @Test func unknownValueType() {

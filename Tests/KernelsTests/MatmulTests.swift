@@ -13,7 +13,7 @@ struct MatmulTests {
         (.q5_0, .q5_0), (.q5_1, .q5_1), (.q4_K, .q4_K), (.q5_K, .q5_K), (.q6_K, .q6_K),
     ]
     /// The kernel paths this CPU can run.
-    static let paths: [Bool] = Matmul.usesAVX2 ? [true, false] : [false]
+    static let paths: [Bool] = KernelPath.avx2.isAvailable ? [true, false] : [false]
 
     /// Columns for a test row: K-quant rows are whole 256-element super-blocks.
     static func columns(_ type: WeightType, _ plain: Int) -> Int { type.blocksPerGroup > 1 ? 512 : plain }
@@ -50,9 +50,8 @@ struct MatmulTests {
     }
 
     /// The C and Swift kernels compute the same operations in the same order: the same bits.
-    @Test(arguments: Array(types.indices))
+    @Test(.enabled(if: KernelPath.avx2.isAvailable, "this CPU has no AVX2: only the portable path runs"), arguments: Array(types.indices))
     func pathsAgreeBitForBit(typeIndex: Int) throws {
-        try #require(Matmul.usesAVX2, "this CPU has no AVX2: only the portable path runs")
         let (type, ggml) = Self.types[typeIndex]
         var rng = SeededRandom(seed: UInt64(typeIndex))
         let rows = 9, columns = Self.columns(type, 160), tokens = 6
@@ -161,7 +160,7 @@ struct MatmulTests {
 
     /// The 8-bit-activation path: each product within the error of rounding x to 8 bits, and
     /// batch-invariant.
-    @Test(arguments: Array(types.indices.dropFirst(3)))
+    @Test(.enabled(if: Matmul.usesAVX2, "the 8-bit path runs on the AVX2 kernel path only"), arguments: Array(types.indices.dropFirst(3)))
     func quantizedActivationsStayClose(typeIndex: Int) throws {
         let (type, ggml) = Self.types[typeIndex]
         var rng = SeededRandom(seed: UInt64(2000 + typeIndex))
@@ -171,7 +170,7 @@ struct MatmulTests {
         let x = (0..<tokens * columns).map { _ in rng.nextFloat(in: -2...2) }
         try encoded.withUnsafeBytes { raw in
             let w = WeightMatrix(type: type, rowCount: rows, columnCount: columns, base: raw.baseAddress!)
-            try #require(Matmul.supportsQ8(w), "this CPU has no AVX2: the 8-bit path does not run")
+            try #require(Matmul.supportsQ8(w))
             let q8 = Q8Activations()
             var y = [Float](repeating: .nan, count: tokens * rows)
             x.withUnsafeBufferPointer { q8.quantize($0.baseAddress!, tokenCount: tokens, columnCount: columns) }
