@@ -83,6 +83,29 @@ public final class OpenAIServer: Sendable {
         try await ServiceGroup(configuration: config).run()
     }
 
+    /// Runs the server while `body` runs, with the port it listens on (a free one when the
+    /// configured port is 0), then stops it: for benchmarks and tests on loopback.
+    public func serving<T: Sendable>(_ body: @Sendable (Int) async throws -> T) async throws -> T {
+        let (ports, feed) = AsyncStream<Int>.makeStream()
+        let running = Task {
+            try await run { channel in
+                feed.yield(channel.localAddress?.port ?? 0)
+                feed.finish()
+            }
+        }
+        defer { running.cancel() }
+        var iterator = ports.makeAsyncIterator()
+        guard let port = await iterator.next(), port > 0 else {
+            running.cancel()
+            _ = await running.result
+            throw APIError(status: .serviceUnavailable, message: "the server did not start on \(configuration.host):\(configuration.port)", type: "server_error")
+        }
+        let result = try await body(port)
+        running.cancel()
+        _ = await running.result
+        return result
+    }
+
     // MARK: Routes
 
     func json(_ object: Any, status: HTTPResponse.Status = .ok) -> Response {

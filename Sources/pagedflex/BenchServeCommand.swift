@@ -128,20 +128,7 @@ struct BenchServeCommand: AsyncParsableCommand {
         var logger = Logger(label: "pagedflex.bench")
         logger.logLevel = .critical
         let server = OpenAIServer(configuration: config, engine: engine, logger: logger)
-        let (ports, portFeed) = AsyncStream<Int>.makeStream()
-        let serving = Task {
-            try await server.run { channel in
-                portFeed.yield(channel.localAddress?.port ?? 0)
-                portFeed.finish()
-            }
-        }
-        defer { serving.cancel() }
-        var iterator = ports.makeAsyncIterator()
-        guard let port = await iterator.next(), port > 0 else { throw CLIError("the in-process server did not start") }
-        let result = try await body("http://127.0.0.1:\(port)")
-        serving.cancel()
-        _ = await serving.result
-        return result
+        return try await server.serving { port in try await body("http://127.0.0.1:\(port)") }
     }
 
     static func table(_ rows: [Row]) -> String {

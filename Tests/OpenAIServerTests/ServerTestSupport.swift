@@ -17,6 +17,27 @@ enum TinyBundle {
     static func load() throws -> ModelBundle { try shared.get() }
 }
 
+/// A server (not started) on a fresh engine over the tiny model; the engine is returned to be
+/// shut down by the caller.
+func makeServer(
+    engine configure: (inout EngineConfiguration) -> Void = { _ in },
+    server adjust: (inout ServerConfiguration) -> Void = { _ in },
+    loaded: Bool = true
+) throws -> (OpenAIServer, Engine) {
+    var engineConfiguration = EngineConfiguration()
+    engineConfiguration.kvMemory = .tokens(4096)
+    configure(&engineConfiguration)
+    let engine = try Engine(bundle: try TinyBundle.load(), configuration: engineConfiguration)
+    var config = ServerConfiguration()
+    config.modelName = "tiny"
+    config.port = 0
+    config.pingInterval = 0.02
+    adjust(&config)
+    var logger = Logger(label: "test")
+    logger.logLevel = .critical
+    return (OpenAIServer(configuration: config, engine: loaded ? engine : nil, logger: logger), engine)
+}
+
 /// A server on a fresh engine over the tiny model, with `body` given the in-process client.
 func withServer<T: Sendable>(
     _ setup: TestingSetup = .router,
@@ -25,21 +46,11 @@ func withServer<T: Sendable>(
     loaded: Bool = true,
     _ body: @Sendable (any TestClientProtocol, OpenAIServer) async throws -> T
 ) async throws -> T {
-    var engineConfiguration = EngineConfiguration()
-    engineConfiguration.kvMemory = .tokens(4096)
-    configure(&engineConfiguration)
-    let engine = try Engine(bundle: try TinyBundle.load(), configuration: engineConfiguration)
+    let (server, engine) = try makeServer(engine: configure, server: adjust, loaded: loaded)
     defer { engine.shutdown() }
-    var config = ServerConfiguration()
-    config.modelName = "tiny"
-    config.port = 0
-    config.pingInterval = 0.05
-    adjust(&config)
     var logger = Logger(label: "test")
     logger.logLevel = .critical
-    let server = OpenAIServer(configuration: config, engine: loaded ? engine : nil, logger: logger)
-    let app = Application(
-        router: server.makeRouter(), configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: logger)
+    let app = Application(router: server.makeRouter(), configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: logger)
     return try await app.test(setup) { client in try await body(client, server) }
 }
 
@@ -108,26 +119,7 @@ func metricValue(_ text: String, _ name: String, _ labels: [String: String] = [:
 
 /// A real server on a free loopback port over the tiny model, stopped after `body`.
 func withLiveServer<T: Sendable>(_ body: @Sendable (Int, OpenAIServer) async throws -> T) async throws -> T {
-    var engineConfiguration = EngineConfiguration()
-    engineConfiguration.kvMemory = .tokens(4096)
-    let engine = try Engine(bundle: try TinyBundle.load(), configuration: engineConfiguration)
+    let (server, engine) = try makeServer()
     defer { engine.shutdown() }
-    var config = ServerConfiguration()
-    config.modelName = "tiny"
-    config.port = 0
-    config.pingInterval = 0.02
-    var logger = Logger(label: "test")
-    logger.logLevel = .critical
-    let server = OpenAIServer(configuration: config, engine: engine, logger: logger)
-    let (ports, feed) = AsyncStream<Int>.makeStream()
-    let serving = Task {
-        try await server.run { channel in
-            feed.yield(channel.localAddress?.port ?? 0)
-            feed.finish()
-        }
-    }
-    defer { serving.cancel() }
-    var iterator = ports.makeAsyncIterator()
-    guard let port = await iterator.next(), port > 0 else { throw TestResponse.Framing("the live server did not start") }
-    return try await body(port, server)
+    return try await server.serving { port in try await body(port, server) }
 }
