@@ -30,6 +30,7 @@ void pf_quantize_q8(const float *x, int blocks, pf_q8_block *out) {
 #include <immintrin.h>
 
 #define PF_AVX2 __attribute__((target("avx2,fma,f16c")))
+#include "kquants.h"
 
 PF_AVX2 static inline float pf_half8(const uint8_t *p) {
     uint16_t h; __builtin_memcpy(&h, p, 2);
@@ -74,11 +75,6 @@ PF_AVX2 static inline __m256i pf_fifth_bits_q8(uint32_t qh) {
     return _mm256_and_si256(set, _mm256_set1_epi8(0x10));
 }
 
-static inline void pf_k_scale_min8(const uint8_t *s, int j, int *scale, int *min) {
-    if (j < 4) { *scale = s[j] & 63; *min = s[j + 4] & 63; }
-    else { *scale = (s[j + 4] & 15) | ((s[j - 4] >> 6) << 4); *min = (s[j + 4] >> 4) | ((s[j] >> 6) << 4); }
-}
-
 /// Block j of the group at p (see Kernels' BlockDecode for the layouts).
 PF_AVX2 static inline void pf_wdecode(int type, const uint8_t *p, int j, pf_wblock *b) {
     b->is_signed = 0; b->lane_scaled = 0;
@@ -93,27 +89,14 @@ PF_AVX2 static inline void pf_wdecode(int type, const uint8_t *p, int j, pf_wblo
         break;
     }
     case PF_WEIGHT_Q4_K: case PF_WEIGHT_Q5_K: {
-        int q5 = type == PF_WEIGHT_Q5_K, sc, mn;
-        pf_k_scale_min8(p + 4, j, &sc, &mn);
+        int sc, mn;
+        pf_k_scale_min(p + 4, j, &sc, &mn);
         b->d = pf_half8(p) * (float)sc; b->offset = -(pf_half8(p + 2) * (float)mn);
-        __m256i raw = _mm256_loadu_si256((const __m256i *)(p + (q5 ? 48 : 16) + 32 * (j >> 1)));
-        __m256i mask = _mm256_set1_epi8(0x0F);
-        __m256i v = (j & 1) ? _mm256_and_si256(_mm256_srli_epi16(raw, 4), mask) : _mm256_and_si256(raw, mask);
-        if (q5) {
-            __m256i qh = _mm256_loadu_si256((const __m256i *)(p + 16));
-            __m256i bit = _mm256_and_si256(_mm256_srl_epi16(qh, _mm_cvtsi32_si128(j)), _mm256_set1_epi8(1));
-            v = _mm256_or_si256(v, _mm256_slli_epi16(bit, 4));
-        }
-        b->w = v;
+        b->w = pf_k_values(p, j, type == PF_WEIGHT_Q5_K);
         break;
     }
     case PF_WEIGHT_Q6_K: {
-        int half = j >> 2, c = j & 3;
-        __m256i l = _mm256_loadu_si256((const __m256i *)(p + 64 * half + 32 * (c & 1)));
-        __m256i h = _mm256_loadu_si256((const __m256i *)(p + 128 + 32 * half));
-        __m256i low = _mm256_and_si256(_mm256_srl_epi16(l, _mm_cvtsi32_si128(c >= 2 ? 4 : 0)), _mm256_set1_epi8(0x0F));
-        __m256i high = _mm256_and_si256(_mm256_srl_epi16(h, _mm_cvtsi32_si128(2 * c)), _mm256_set1_epi8(3));
-        b->w = _mm256_sub_epi8(_mm256_or_si256(low, _mm256_slli_epi16(high, 4)), _mm256_set1_epi8(32));
+        b->w = pf_q6_values(p, j);
         const int8_t *sc = (const int8_t *)(p + 192);
         // After pmaddwd, lanes 0..3 hold elements 0..15 and lanes 4..7 elements 16..31.
         b->lanes = _mm256_setr_m128(_mm_set1_ps((float)sc[2 * j]), _mm_set1_ps((float)sc[2 * j + 1]));

@@ -21,6 +21,9 @@ final class PagedKVStore: KVStore {
     private var slots: [Int] = []
     private var sequences: [AttentionSequence] = []
     private var blockMask: BlockMask<CausalMask>?
+    /// The sliding-window layers' block mask (tiles outside every query's window are skipped),
+    /// built on the step's first request for it.
+    private var windowMask: BlockMask<SlidingWindowMask>?
 
     init(layout: PageLayout, shape: AttentionShape) {
         self.layout = layout
@@ -59,14 +62,27 @@ final class PagedKVStore: KVStore {
                 pageTable: UnsafeBufferPointer(rebasing: tableEntries[range])))
         }
         blockMask = BlockMask(mask: CausalMask(), sequences: sequences, shape: kernel.shape)
+        windowMask = nil
     }
 
     func write(layer: Int, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, batch: ForwardBatch) {
         KVWriter.store(keys: keys, values: values, slots: slots, layer: layer, layout: layout, base: base!)
     }
 
-    func attend(layer: Int, queries: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, batch: ForwardBatch) {
-        kernel(queries: queries, output: output, sequences: sequences, storage: UnsafeRawPointer(base!),
-               layout: layout, layer: layer, blockMask: blockMask!)
+    func attend(
+        layer: Int, slidingWindow: Int?, queries: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, batch: ForwardBatch
+    ) {
+        // Each sequence of the packed batch attends only to its own pages (the document mask of
+        // the batch); inside it, causal or a causal sliding window.
+        if let slidingWindow {
+            if windowMask?.mask.windowLength != slidingWindow {
+                windowMask = BlockMask(mask: SlidingWindowMask(windowLength: slidingWindow), sequences: sequences, shape: kernel.shape)
+            }
+            kernel(queries: queries, output: output, sequences: sequences, storage: UnsafeRawPointer(base!),
+                   layout: layout, layer: layer, blockMask: windowMask!)
+        } else {
+            kernel(queries: queries, output: output, sequences: sequences, storage: UnsafeRawPointer(base!),
+                   layout: layout, layer: layer, blockMask: blockMask!)
+        }
     }
 }

@@ -4,11 +4,13 @@ import Llama
 import PagedKVCache
 
 /// Perplexity over non-overlapping windows: in each window of `window` tokens, tokens
-/// `1 ..< window` are predicted from their prefix inside the window (no BOS added). Runs the
+/// `1 ..< window` are predicted from their prefix inside the window. When the tokenizer puts BOS
+/// first (Gemma), each window's first token is replaced by BOS, as llama-perplexity does; otherwise
+/// (SmolLM2) the windows are the text's tokens as they are. Runs the
 /// model through the same KV store the engine uses, in any ``KVMode``, prefilling each window in
 /// chunks of the configuration's `maxBatchTokens` (so chunks after the first read the cache).
 public struct PerplexityResult: Sendable, Codable, Hashable {
-    public var kvMode: String
+    public var kvMode: KVMode
     public var tokensPerPage: Int
     public var activations: String
     public var window: Int
@@ -24,7 +26,7 @@ extension ModelBundle {
     /// Perplexity of `tokens` over its first `windowCount` windows (as many as fit by default).
     public func perplexity(
         of tokens: [Int32], window: Int, windowCount: Int? = nil, configuration: EngineConfiguration = .init(),
-        progress: ((Int, Int) -> Void)? = nil
+        progress: ((Int, Int) -> Void)? = nil, tokenNLL: ((_ window: Int, _ position: Int, _ nll: Double) -> Void)? = nil
     ) throws(EngineError) -> PerplexityResult {
         let c = model.configuration
         guard window >= 2, window <= c.contextLength else {
@@ -43,39 +45,22 @@ extension ModelBundle {
             layout: cache.layout, shape: AttentionShape(queryHeadCount: c.headCount, kvHeadCount: c.kvHeadCount, headSize: c.headSize))
         let state = LlamaState(configuration: c, activationPrecision: config.activationPrecision)
         var logits: [Float] = []
-        var batch = ForwardBatch()
         var perWindow: [Double] = []
         let start = Date()
         let vocab = c.vocabularySize
         for w in 0..<count {
-            let windowTokens = Array(tokens[w * window..<(w + 1) * window])
+            var windowTokens = Array(tokens[w * window..<(w + 1) * window])
+            if tokenizer.addBOS, let bos = tokenizer.bosTokenID { windowTokens[0] = bos }
             let id = SequenceID(rawValue: UInt64(w + 1))
-            guard cache.startSequence(id, promptTokens: windowTokens.map(UInt32.init(bitPattern:))) != nil else {
-                throw .exceedsKVBudget(tokenCount: window, budgetTokens: cache.usage.pageCount * cache.layout.tokensPerPage)
-            }
             var nll = 0.0
-            var position = 0
-            while position < window - 1 {
-                let end = min(window, position + chunk)
-                batch.removeAll()
-                batch.append(sequence: id, tokens: windowTokens[position..<end], cachedCount: position, wantLogits: false)
-                batch.logitRows = Array(0..<min(end, window - 1) - position)
-                store.prepare(batch: batch) { sid, body in cache.withPageTable(of: sid, body) }
-                cache.withMutableStorage { storage in
-                    storage.withUnsafeMutableBytes { bytes in
-                        store.base = bytes.baseAddress!
-                        model.forward(batch, kv: store, state: state, logits: &logits)
-                        store.base = nil
-                    }
+            try prefill(windowTokens, id: id, cache: &cache, store: store, state: state, chunk: chunk,
+                        logitPositions: { Array($0.clamped(to: 0..<window - 1)) }, logits: &logits) { positions, all in
+                for (row, p) in positions.enumerated() {
+                    let r = UnsafeBufferPointer(rebasing: all[row * vocab..<(row + 1) * vocab])
+                    let token = Self.logSumExp(r) - Double(r[Int(windowTokens[p + 1])])
+                    tokenNLL?(w, p + 1, token)
+                    nll += token
                 }
-                cache.markComputed(id, tokenCount: end)
-                logits.withUnsafeBufferPointer { all in
-                    for (row, p) in (position..<min(end, window - 1)).enumerated() {
-                        let r = UnsafeBufferPointer(rebasing: all[row * vocab..<(row + 1) * vocab])
-                        nll += Self.logSumExp(r) - Double(r[Int(windowTokens[p + 1])])
-                    }
-                }
-                position = end
             }
             cache.release(id)
             perWindow.append(nll / Double(window - 1))
@@ -83,10 +68,72 @@ extension ModelBundle {
         }
         let mean = perWindow.reduce(0, +) / Double(perWindow.count)
         return PerplexityResult(
-            kvMode: config.kvMode.rawValue, tokensPerPage: cache.layout.tokensPerPage,
+            kvMode: config.kvMode, tokensPerPage: cache.layout.tokensPerPage,
             activations: config.activationPrecision.rawValue, window: window, windowCount: count,
             predictionCount: count * (window - 1), meanNLL: mean, perplexity: Foundation.exp(mean),
             perWindowMeanNLL: perWindow, seconds: Date().timeIntervalSince(start))
+    }
+
+    /// The logits of `positions` of `tokens`, run as one sequence through the engine's KV cache in
+    /// `configuration`'s mode (prefilled in chunks of `maxBatchTokens`, so later chunks read the
+    /// cache; one step in `none` mode): `body(position, logits)` for each position in order,
+    /// `logits` valid during the call only.
+    public func forEachPromptLogits(
+        of tokens: [Int32], positions: Set<Int>, configuration: EngineConfiguration = .init(),
+        _ body: (Int, UnsafeBufferPointer<Float>) -> Void
+    ) throws(EngineError) {
+        let c = model.configuration
+        guard !tokens.isEmpty, tokens.count <= c.contextLength else {
+            throw tokens.isEmpty ? .emptyPrompt : .promptTooLong(tokenCount: tokens.count, contextLength: c.contextLength)
+        }
+        var config = configuration
+        config.prefixCaching = false
+        var cache = try Engine.makeCache(model: c, configuration: config)
+        let store = PagedKVStore(
+            layout: cache.layout, shape: AttentionShape(queryHeadCount: c.headCount, kvHeadCount: c.kvHeadCount, headSize: c.headSize))
+        let state = LlamaState(configuration: c, activationPrecision: config.activationPrecision)
+        let chunk = config.kvMode == .none ? tokens.count : max(1, config.maxBatchTokens)
+        let vocab = c.vocabularySize
+        var logits: [Float] = []
+        let id = SequenceID(rawValue: 1)
+        try prefill(tokens, id: id, cache: &cache, store: store, state: state, chunk: chunk,
+                    logitPositions: { range in range.filter(positions.contains) }, logits: &logits) { chunkPositions, all in
+            for (row, p) in chunkPositions.enumerated() { body(p, UnsafeBufferPointer(rebasing: all[row * vocab..<(row + 1) * vocab])) }
+        }
+        cache.release(id)
+    }
+
+    /// Starts sequence `id` with `tokens` and computes them in chunks of `chunk` through `store`;
+    /// after each chunk, `body` gets the chunk's positions `logitPositions(chunk range)` and
+    /// their logits. Leaves the sequence in the cache (the caller releases it).
+    func prefill(
+        _ tokens: [Int32], id: SequenceID, cache: inout KVCacheManager, store: PagedKVStore, state: LlamaState, chunk: Int,
+        logitPositions: (Range<Int>) -> [Int], logits: inout [Float], body: ([Int], UnsafeBufferPointer<Float>) -> Void
+    ) throws(EngineError) {
+        guard cache.startSequence(id, promptTokens: tokens.map(UInt32.init(bitPattern:))) != nil else {
+            throw .exceedsKVBudget(tokenCount: tokens.count, budgetTokens: cache.usage.pageCount * cache.layout.tokensPerPage)
+        }
+        var batch = ForwardBatch()
+        var position = 0
+        while position < tokens.count {
+            let end = min(tokens.count, position + chunk)
+            let wanted = logitPositions(position..<end)
+            batch.removeAll()
+            batch.append(sequence: id, tokens: tokens[position..<end], cachedCount: position, wantLogits: false)
+            batch.logitRows = wanted.map { $0 - position }
+            if batch.logitRows.isEmpty { batch.logitRows = [end - 1 - position] }
+            store.prepare(batch: batch) { sid, body in cache.withPageTable(of: sid, body) }
+            cache.withMutableStorage { storage in
+                storage.withUnsafeMutableBytes { bytes in
+                    store.base = bytes.baseAddress!
+                    model.forward(batch, kv: store, state: state, logits: &logits)
+                    store.base = nil
+                }
+            }
+            cache.markComputed(id, tokenCount: end)
+            if !wanted.isEmpty { logits.withUnsafeBufferPointer { body(wanted, $0) } }
+            position = end
+        }
     }
 
     /// log Σ e^x, in double precision.

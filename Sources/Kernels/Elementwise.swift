@@ -25,6 +25,16 @@ public enum Elementwise {
         }
     }
 
+    /// `x *= factor` over `count` floats (a multiple of 8).
+    @inlinable
+    public static func scale(_ x: UnsafeMutablePointer<Float>, by factor: Float, count: Int) {
+        var i = 0
+        while i < count {
+            (x + i).storeSIMD(UnsafePointer(x).loadSIMD8(i) * factor)
+            i += 8
+        }
+    }
+
     /// `x += y` over `count` floats (a multiple of 8).
     @inlinable
     public static func add(_ y: UnsafePointer<Float>, into x: UnsafeMutablePointer<Float>, count: Int) {
@@ -44,6 +54,17 @@ public enum Elementwise {
         }
     }
 
+    /// GeGLU's gate: `gate = gelu(gate) * up`, GELU in its tanh approximation
+    /// `0.5·g·(1 + tanh(√(2/π)·(g + 0.044715·g³)))`.
+    @inlinable
+    public static func geluTanhMultiply(gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, count: Int) {
+        let c: Float = 0.797_884_560_802_865_4  // √(2/π)
+        for i in 0..<count {
+            let g = gate[i]
+            gate[i] = 0.5 * g * (1 + Foundation.tanh(c * (g + 0.044715 * g * g * g))) * up[i]
+        }
+    }
+
     /// The index of the largest of `count` floats (the first on ties).
     @inlinable
     public static func argmax(_ x: UnsafePointer<Float>, count: Int) -> Int {
@@ -57,11 +78,21 @@ public enum Elementwise {
     }
 }
 
-/// Rotary position embedding in llama.cpp's NORM convention (the one GGUF llama files use): the
-/// adjacent pairs `(x[2i], x[2i+1])` of each head are rotated by `position · frequencies[i]`, and
-/// scaled by `magnitude` (1 except under YaRN). Without scaling `frequencies[i] = base^(−2i/dim)`;
-/// the model's rope scaling (linear, YaRN, llama3 frequency factors) only changes the table.
-/// Angles are computed in double precision: at position 8192 an fp32 angle would be off by ~1e-3.
+/// Which pairs of a head's dimensions RoPE rotates together.
+public enum RotaryStyle: Sendable, Hashable {
+    /// llama.cpp's NORM: adjacent pairs `(x[2i], x[2i+1])` (GGUF llama files, whose converter
+    /// permutes Wq and Wk for it).
+    case adjacentPairs
+    /// llama.cpp's NEOX (rotate halves): pairs `(x[i], x[i + d/2])` (gemma3).
+    case halves
+}
+
+/// Rotary position embedding: pair `i` of each head (chosen by ``RotaryStyle``: adjacent
+/// dimensions as llama.cpp's NORM, or the two halves as NEOX) is rotated by
+/// `position · frequencies[i]`, and scaled by `magnitude` (1 except under YaRN). Without scaling
+/// `frequencies[i] = base^(−2i/dim)`; the model's rope scaling (linear, YaRN, llama3 frequency
+/// factors) only changes the table. Angles are computed in double precision: at position 8192 an
+/// fp32 angle would be off by ~1e-3.
 public struct RotaryEmbedding: Sendable {
     public let headSize: Int
     /// Dimensions rotated per head (`rope.dimension_count`; the rest pass through).
@@ -70,20 +101,24 @@ public struct RotaryEmbedding: Sendable {
     public let frequencies: [Double]
     /// Factor on every cosine and sine (YaRN's attention scaling; 1 otherwise).
     public let magnitude: Double
+    public let style: RotaryStyle
 
     /// Unscaled rotary embedding: `frequencies[i] = base^(−2i/rotaryDimensions)`.
-    public init(headSize: Int, rotaryDimensions: Int, base: Double) {
+    public init(headSize: Int, rotaryDimensions: Int, base: Double, style: RotaryStyle = .adjacentPairs) {
         self.init(
             headSize: headSize, rotaryDimensions: rotaryDimensions,
-            frequencies: Self.baseFrequencies(rotaryDimensions: rotaryDimensions, base: base), magnitude: 1)
+            frequencies: Self.baseFrequencies(rotaryDimensions: rotaryDimensions, base: base), magnitude: 1, style: style)
     }
 
-    public init(headSize: Int, rotaryDimensions: Int, frequencies: [Double], magnitude: Double) {
+    public init(
+        headSize: Int, rotaryDimensions: Int, frequencies: [Double], magnitude: Double, style: RotaryStyle = .adjacentPairs
+    ) {
         precondition(frequencies.count == rotaryDimensions / 2, "one frequency per rotated pair")
         self.headSize = headSize
         self.rotaryDimensions = rotaryDimensions
         self.frequencies = frequencies
         self.magnitude = magnitude
+        self.style = style
     }
 
     /// `base^(−2i/rotaryDimensions)` for each pair `i`.
@@ -105,12 +140,16 @@ public struct RotaryEmbedding: Sendable {
     public func apply(
         _ x: UnsafeMutablePointer<Float>, headCount: Int, cos: UnsafePointer<Float>, sin: UnsafePointer<Float>
     ) {
+        let half = rotaryDimensions / 2
+        // The partner of dimension j: j + 1 (adjacent pairs) or j + half (halves).
+        let (stride, partner) = style == .adjacentPairs ? (2, 1) : (1, half)
         for h in 0..<headCount {
             let head = x + h * headSize
-            for i in 0..<rotaryDimensions / 2 {
-                let a = head[2 * i], b = head[2 * i + 1]
-                head[2 * i] = a * cos[i] - b * sin[i]
-                head[2 * i + 1] = a * sin[i] + b * cos[i]
+            for i in 0..<half {
+                let j = i * stride
+                let a = head[j], b = head[j + partner]
+                head[j] = a * cos[i] - b * sin[i]
+                head[j + partner] = a * sin[i] + b * cos[i]
             }
         }
     }

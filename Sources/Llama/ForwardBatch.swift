@@ -63,6 +63,8 @@ public protocol KVStore: AnyObject {
     func write(layer: Int, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, batch: ForwardBatch)
 
     /// Causal attention of `queries` (`[tokenCount][headCount × headSize]`) over each
-    /// sequence's cached keys and values in `layer`, into `output` (same shape).
-    func attend(layer: Int, queries: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, batch: ForwardBatch)
+    /// sequence's cached keys and values in `layer`, into `output` (same shape). With a
+    /// `slidingWindow`, a query at position p sees only the keys at `p − slidingWindow + 1 ... p`.
+    func attend(
+        layer: Int, slidingWindow: Int?, queries: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, batch: ForwardBatch)
 }

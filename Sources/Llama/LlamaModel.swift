@@ -1,18 +1,28 @@
 import GGUF
 import Kernels
 
-/// A llama decoder: configuration and weights, and the forward pass over a packed batch.
+/// A decoder of the llama family (llama, gemma3): configuration and weights, and the one forward
+/// pass over a packed batch. What differs between architectures is data
+/// (``ArchitectureTraits``): embedding scale, per-head q/k norms, post-norms, the gate's
+/// activation, RoPE's pairing and bases, and which layers attend through a sliding window.
 public final class LlamaModel: Sendable {
     public let configuration: LlamaConfiguration
     public let weights: LlamaWeights
+    /// RoPE of the global layers (`rope.freq_base`), and of the sliding-window layers.
     public let rope: RotaryEmbedding
+    public let localRope: RotaryEmbedding
 
     public init(file: GGUFFile) throws(LlamaError) {
         configuration = try LlamaConfiguration(gguf: file)
         weights = try LlamaWeights(file: file, configuration: configuration)
-        rope = configuration.ropeScaling.rotaryEmbedding(
-            headSize: configuration.headSize, rotaryDimensions: configuration.ropeDimensions,
-            base: configuration.ropeBase, frequencyFactors: weights.ropeFrequencyFactors)
+        let c = configuration
+        rope = c.ropeScaling.rotaryEmbedding(
+            headSize: c.headSize, rotaryDimensions: c.ropeDimensions, base: c.ropeBase,
+            frequencyFactors: weights.ropeFrequencyFactors, style: c.architecture.ropeStyle)
+        // The sliding-window layers' RoPE: their own base, unscaled (llama.cpp's freq_base_swa).
+        localRope = RotaryEmbedding(
+            headSize: c.headSize, rotaryDimensions: c.ropeDimensions, base: c.architecture.localRopeBase ?? c.ropeBase,
+            style: c.architecture.ropeStyle)
     }
 
     /// Loads the model from a GGUF file at `path`.
@@ -41,10 +51,19 @@ public final class LlamaModel: Sendable {
         let x = state.x!, h = state.h!, q = state.q!, k = state.k!, v = state.v!, attn = state.attention!
         let gate = state.gate!, up = state.up!, cos = state.cos!, sin = state.sin!
 
-        for t in 0..<n { weights.tokenEmbedding.dequantizeRow(Int(batch.tokens[t]), into: x + t * d) }
+        let a = c.architecture
+        let embeddingScale = Float(d).squareRoot()
+        for t in 0..<n {
+            weights.tokenEmbedding.dequantizeRow(Int(batch.tokens[t]), into: x + t * d)
+            if a.scalesEmbedding { Elementwise.scale(x + t * d, by: embeddingScale, count: d) }
+        }
         let half = c.ropeDimensions / 2
+        let hasLocalRope = a.localRopeBase != nil && c.slidingWindow != nil
         for t in 0..<n {
             rope.angles(position: Int(batch.positions[t]), cos: cos + t * half, sin: sin + t * half)
+            if hasLocalRope {
+                localRope.angles(position: Int(batch.positions[t]), cos: state.localCos + t * half, sin: state.localSin + t * half)
+            }
         }
 
         // The input of the next products, quantized once for all of them on the 8-bit path.
@@ -57,6 +76,15 @@ public final class LlamaModel: Sendable {
                 Matmul.multiply(w, x: a, tokenCount: rows, y: out)
             }
         }
+        /// `x += rmsNorm(h) ⊙ norm` (post-norm architectures) or `x += h`.
+        func residual(_ postNorm: UnsafePointer<Float>?) {
+            for t in 0..<n {
+                if let postNorm {
+                    Elementwise.rmsNorm(h + t * d, weight: postNorm, epsilon: c.rmsEpsilon, count: d, into: h + t * d)
+                }
+                Elementwise.add(h + t * d, into: x + t * d, count: d)
+            }
+        }
 
         for (l, layer) in weights.layers.enumerated() {
             for t in 0..<n {
@@ -66,15 +94,23 @@ public final class LlamaModel: Sendable {
             project(layer.query, h, rows: n, into: q)
             project(layer.key, h, rows: n, into: k)
             project(layer.value, h, rows: n, into: v)
+            if let queryNorm = layer.queryNorm, let keyNorm = layer.keyNorm {
+                let hs = c.headSize
+                for i in 0..<n * c.headCount { Elementwise.rmsNorm(q + i * hs, weight: queryNorm, epsilon: c.rmsEpsilon, count: hs, into: q + i * hs) }
+                for i in 0..<n * c.kvHeadCount { Elementwise.rmsNorm(k + i * hs, weight: keyNorm, epsilon: c.rmsEpsilon, count: hs, into: k + i * hs) }
+            }
+            let window = c.slidingWindow(layer: l)
+            let (r, layerCos, layerSin) = window != nil && hasLocalRope
+                ? (localRope, UnsafePointer(state.localCos!), UnsafePointer(state.localSin!)) : (rope, UnsafePointer(cos), UnsafePointer(sin))
             for t in 0..<n {
-                rope.apply(q + t * qd, headCount: c.headCount, cos: cos + t * half, sin: sin + t * half)
-                rope.apply(k + t * kvd, headCount: c.kvHeadCount, cos: cos + t * half, sin: sin + t * half)
+                r.apply(q + t * qd, headCount: c.headCount, cos: layerCos + t * half, sin: layerSin + t * half)
+                r.apply(k + t * kvd, headCount: c.kvHeadCount, cos: layerCos + t * half, sin: layerSin + t * half)
             }
             kv.write(layer: l, keys: k, values: v, batch: batch)
-            kv.attend(layer: l, queries: q, output: attn, batch: batch)
+            kv.attend(layer: l, slidingWindow: window, queries: q, output: attn, batch: batch)
             input(attn, rows: n, width: qd)
             project(layer.output, attn, rows: n, into: h)
-            for t in 0..<n { Elementwise.add(h + t * d, into: x + t * d, count: d) }
+            residual(layer.postAttentionNorm)
 
             for t in 0..<n {
                 Elementwise.rmsNorm(x + t * d, weight: layer.feedForwardNorm, epsilon: c.rmsEpsilon, count: d, into: h + t * d)
@@ -82,10 +118,13 @@ public final class LlamaModel: Sendable {
             input(h, rows: n, width: d)
             project(layer.gate, h, rows: n, into: gate)
             project(layer.up, h, rows: n, into: up)
-            Elementwise.siluMultiply(gate: gate, up: up, count: n * ff)
+            switch a.activation {
+            case .silu: Elementwise.siluMultiply(gate: gate, up: up, count: n * ff)
+            case .geluTanh: Elementwise.geluTanhMultiply(gate: gate, up: up, count: n * ff)
+            }
             input(gate, rows: n, width: ff)
             project(layer.down, gate, rows: n, into: h)
-            for t in 0..<n { Elementwise.add(h + t * d, into: x + t * d, count: d) }
+            residual(layer.postFeedForwardNorm)
         }
 
         let rows = batch.logitRows.count
@@ -118,6 +157,9 @@ public final class LlamaState {
     public private(set) var up: UnsafeMutablePointer<Float>!
     public private(set) var cos: UnsafeMutablePointer<Float>!
     public private(set) var sin: UnsafeMutablePointer<Float>!
+    /// The angles of the sliding-window layers' RoPE base.
+    public private(set) var localCos: UnsafeMutablePointer<Float>!
+    public private(set) var localSin: UnsafeMutablePointer<Float>!
 
     public init(configuration: LlamaConfiguration, activationPrecision: ActivationPrecision = .f32) {
         self.configuration = configuration
@@ -135,6 +177,7 @@ public final class LlamaState {
         let widths = [
             c.embeddingLength, c.embeddingLength, c.queryDimension, c.kvDimension, c.kvDimension,
             c.queryDimension, c.feedForwardLength, c.feedForwardLength, c.ropeDimensions / 2, c.ropeDimensions / 2,
+            c.ropeDimensions / 2, c.ropeDimensions / 2,
         ]
         // Each buffer starts on a 64-byte boundary.
         let padded = widths.map { ($0 * capacity + 15) / 16 * 16 }
@@ -158,6 +201,8 @@ public final class LlamaState {
         up = base + offsets[7]
         cos = base + offsets[8]
         sin = base + offsets[9]
+        localCos = base + offsets[10]
+        localSin = base + offsets[11]
         tokenCapacity = capacity
     }
 }

@@ -16,6 +16,12 @@ public struct LlamaWeights: @unchecked Sendable {
         public let gate: WeightMatrix
         public let up: WeightMatrix
         public let down: WeightMatrix
+        /// Per-head RMSNorm weights of queries and keys (`headSize` each), when the architecture has them.
+        public let queryNorm: UnsafePointer<Float>?
+        public let keyNorm: UnsafePointer<Float>?
+        /// RMSNorm weights of the attention and feed-forward outputs, when the architecture has them.
+        public let postAttentionNorm: UnsafePointer<Float>?
+        public let postFeedForwardNorm: UnsafePointer<Float>?
     }
 
     public let file: GGUFFile
@@ -37,6 +43,9 @@ public struct LlamaWeights: @unchecked Sendable {
             guard let type = WeightType(t.type) else {
                 throw .unsupportedTensorType(name: name, type: t.type.name, expected: "F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K or Q6_K")
             }
+            guard columns % type.elementsPerGroup == 0 else {
+                throw .tensorShape(name: name, expected: [columns / type.elementsPerGroup * type.elementsPerGroup, rows], found: t.dimensions)
+            }
             return WeightMatrix(type: type, rowCount: rows, columnCount: columns, base: file.data(of: t).baseAddress!)
         }
         func vector(_ name: String, count: Int) throws(LlamaError) -> UnsafePointer<Float> {
@@ -50,6 +59,10 @@ public struct LlamaWeights: @unchecked Sendable {
         outputNorm = try vector("output_norm.weight", count: d)
         output = file.tensor(named: "output.weight") == nil
             ? tokenEmbedding : try matrix("output.weight", rows: c.vocabularySize, columns: d)
+        let a = c.architecture
+        func vector(_ name: String, count: Int, if present: Bool) throws(LlamaError) -> UnsafePointer<Float>? {
+            present ? try vector(name, count: count) : nil
+        }
         var layers: [Layer] = []
         for i in 0..<c.layerCount {
             let p = "blk.\(i)."
@@ -62,7 +75,11 @@ public struct LlamaWeights: @unchecked Sendable {
                 feedForwardNorm: try vector(p + "ffn_norm.weight", count: d),
                 gate: try matrix(p + "ffn_gate.weight", rows: c.feedForwardLength, columns: d),
                 up: try matrix(p + "ffn_up.weight", rows: c.feedForwardLength, columns: d),
-                down: try matrix(p + "ffn_down.weight", rows: d, columns: c.feedForwardLength)))
+                down: try matrix(p + "ffn_down.weight", rows: d, columns: c.feedForwardLength),
+                queryNorm: try vector(p + "attn_q_norm.weight", count: c.headSize, if: a.normalizesQueryAndKey),
+                keyNorm: try vector(p + "attn_k_norm.weight", count: c.headSize, if: a.normalizesQueryAndKey),
+                postAttentionNorm: try vector(p + "post_attention_norm.weight", count: d, if: a.hasPostNorms),
+                postFeedForwardNorm: try vector(p + "post_ffw_norm.weight", count: d, if: a.hasPostNorms)))
         }
         self.layers = layers
         if file.tensor(named: "rope_freqs.weight") != nil {

@@ -82,7 +82,8 @@ public enum RopeScaling: Sendable, Equatable {
     /// The rotary embedding of a model: `base^(−2i/d)` divided by the per-pair frequency
     /// factors (llama3's `rope_freqs.weight`, when the file has them), then this scaling.
     public func rotaryEmbedding(
-        headSize: Int, rotaryDimensions d: Int, base: Double, frequencyFactors: [Float]? = nil
+        headSize: Int, rotaryDimensions d: Int, base: Double, frequencyFactors: [Float]? = nil,
+        style: RotaryStyle = .adjacentPairs
     ) -> RotaryEmbedding {
         var frequencies = RotaryEmbedding.baseFrequencies(rotaryDimensions: d, base: base)
         if let frequencyFactors {
@@ -105,7 +106,7 @@ public enum RopeScaling: Sendable, Equatable {
             }
             magnitude = y.attentionFactor * (y.extrapolationFactor != 0 ? 1 + 0.1 * Foundation.log(y.factor) : 1)
         }
-        return RotaryEmbedding(headSize: headSize, rotaryDimensions: d, frequencies: frequencies, magnitude: magnitude)
+        return RotaryEmbedding(headSize: headSize, rotaryDimensions: d, frequencies: frequencies, magnitude: magnitude, style: style)
     }
 
     /// ggml's `ggml_rope_yarn_corr_dims`: the pair indices where a rotation completes `betaFast`

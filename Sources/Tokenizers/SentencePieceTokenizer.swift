@@ -27,7 +27,10 @@ public final class SentencePieceTokenizer: Tokenizer {
     let tokenStrings: [String]
     let scores: [Float]
     let tokenTypes: [TokenType]
-    let idsByToken: [String: Int32]
+    /// Ids by the UTF-8 bytes of their strings: llama.cpp compares bytes, while Swift's `String`
+    /// equality is canonical equivalence (`"e\u{301}" == "é"`), which would merge tokens and
+    /// inputs that differ in their bytes.
+    let idsByToken: [[UInt8]: Int32]
     /// Each token's decoded bytes, one after another, and where each token's start.
     let decodedBytes: [UInt8]
     let decodedStarts: [Int32]
@@ -74,8 +77,8 @@ public final class SentencePieceTokenizer: Tokenizer {
         if addBOS && bosTokenID == nil { throw .missingBOSToken }
 
         // A string listed twice keeps its first id.
-        var idsByToken = [String: Int32](minimumCapacity: tokens.count)
-        for (id, token) in tokens.enumerated() where idsByToken[token] == nil { idsByToken[token] = Int32(id) }
+        var idsByToken = [[UInt8]: Int32](minimumCapacity: tokens.count)
+        for (id, token) in tokens.enumerated() where idsByToken[Array(token.utf8)] == nil { idsByToken[Array(token.utf8)] = Int32(id) }
         var byteTokenIDs = [Int32](repeating: -1, count: 256)
         var decoded: [UInt8] = []
         var starts: [Int32] = []
@@ -126,7 +129,7 @@ public final class SentencePieceTokenizer: Tokenizer {
         return tokenStrings[Int(id)]
     }
 
-    public func tokenID(_ token: String) -> Int32? { idsByToken[token] }
+    public func tokenID(_ token: String) -> Int32? { idsByToken[Array(token.utf8)] }
 
     public func tokenType(_ id: Int32) -> TokenType {
         precondition(isValid(id), "token id \(id) outside the vocabulary of \(vocabularySize)")
@@ -161,15 +164,18 @@ public final class SentencePieceTokenizer: Tokenizer {
 
     /// Appends the tokens of one piece (spaces already `▁`), from the cache when seen before.
     private func encodePiece(_ piece: String, into ids: inout [Int32]) {
-        if let cached = pieceCache.tokens(for: piece) {
+        // The cache's String keys compare by canonical equivalence: key by the bytes, one
+        // Latin-1 scalar each (no two of those strings are equivalent unless equal).
+        let key = String(String.UnicodeScalarView(piece.utf8.map { Unicode.Scalar($0) }))
+        if let cached = pieceCache.tokens(for: key) {
             ids.append(contentsOf: cached)
             return
         }
         let start = ids.count
         var merger = ScoreMerger(piece: piece)
-        merger.merge { idsByToken[$0].map { scores[Int($0)] } }
+        merger.merge { idsByToken[Array($0.utf8)].map { scores[Int($0)] } }
         for symbol in merger.pieces() {
-            if let id = idsByToken[String(symbol)] {
+            if let id = idsByToken[Array(symbol.utf8)] {
                 ids.append(id)
             } else {
                 for byte in symbol.utf8 {
@@ -178,7 +184,7 @@ public final class SentencePieceTokenizer: Tokenizer {
                 }
             }
         }
-        pieceCache.insert(Array(ids[start...]), for: piece)
+        pieceCache.insert(Array(ids[start...]), for: key)
     }
 }
 
@@ -221,7 +227,7 @@ struct ScoreMerger {
     }
 
     /// Merges until no adjacent pair's concatenation has a score.
-    mutating func merge(score: (String) -> Float?) {
+    mutating func merge(score: (Substring) -> Float?) {
         for i in symbols.indices.dropFirst() { push(i - 1, i, score) }
         while let pair = pop() {
             let l = pair.left, r = pair.right
@@ -236,19 +242,25 @@ struct ScoreMerger {
         }
     }
 
+    /// The scalars between two symbol boundaries. (Slicing the String itself would round the
+    /// bounds to Character boundaries, merging a combining mark or an emoji modifier with its base.)
+    private func text(_ start: String.Index, _ end: String.Index) -> Substring {
+        Substring(piece.unicodeScalars[start..<end])
+    }
+
     /// The symbols left, in order.
     func pieces() -> [Substring] {
         var out: [Substring] = []
         var i = symbols.isEmpty ? -1 : 0
         while i >= 0 {
-            out.append(piece[symbols[i].start..<symbols[i].end])
+            out.append(text(symbols[i].start, symbols[i].end))
             i = symbols[i].next
         }
         return out
     }
 
-    private mutating func push(_ left: Int, _ right: Int, _ score: (String) -> Float?) {
-        guard left >= 0, right >= 0, let s = score(String(piece[symbols[left].start..<symbols[right].end])) else { return }
+    private mutating func push(_ left: Int, _ right: Int, _ score: (Substring) -> Float?) {
+        guard left >= 0, right >= 0, let s = score(text(symbols[left].start, symbols[right].end)) else { return }
         heap.append(Pair(score: s, left: left, right: right, length: lengths[left] + lengths[right]))
         var child = heap.count - 1
         while child > 0 {

@@ -8,6 +8,8 @@ public protocol Tokenizer: AnyObject, Sendable {
     var bosTokenID: Int32? { get }
     /// The end-of-sequence token.
     var eosTokenID: Int32? { get }
+    /// Whether `encode` puts ``bosTokenID`` first (`tokenizer.ggml.add_bos_token`).
+    var addBOS: Bool { get }
     /// The token ids of `text` (BOS first when the model asks for it). `parseSpecialTokens`:
     /// whether control tokens written in the text become their single token (pass `false` for
     /// untrusted text); user-defined tokens are matched either way.

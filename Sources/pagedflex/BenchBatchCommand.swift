@@ -32,7 +32,7 @@ struct BenchBatchCommand: AsyncParsableCommand {
     var json: String?
 
     struct Run: Codable {
-        var kvMode: String
+        var kvMode: KVMode
         var sequences: Int
         var aggregateDecodeTokensPerSecond: Double
         var generatedTokens: Int
@@ -63,7 +63,7 @@ struct BenchBatchCommand: AsyncParsableCommand {
         var options = engine
         options.noPrefixCache = true
         let bundle: ModelBundle
-        do { bundle = try ModelBundle(path: options.model) } catch { throw CLIError(error.description) }
+        do { bundle = try ModelBundle(path: options.modelPath) } catch { throw CLIError(error.description) }
         let corpus = try benchCorpus(bundle)
         let prompts = lengths.enumerated().map { i, n in Array(corpus[(i * 97)..<(i * 97 + n)]) }
 
@@ -82,9 +82,10 @@ struct BenchBatchCommand: AsyncParsableCommand {
         let total = lengths.reduce(0, +) + sequences * generate
         let single = try await runOnce(options.kv == .contiguous ? .paged : options.kv, [prompts[0]], memoryTokens: 16384)
         let paged = try await runOnce(.paged, prompts, memoryTokens: total + sequences * 32)
-        let contiguous = try await runOnce(.contiguous, prompts, memoryTokens: sequences * 8192)
+        let context = bundle.model.configuration.contextLength
+        let contiguous = try await runOnce(.contiguous, prompts, memoryTokens: sequences * context)
         let pagedFit = Self.pagedFit(lengths.map { $0 + generate }, tokensPerPage: options.pageSize, budget: fitBudget)
-        let contiguousFit = fitBudget / 8192
+        let contiguousFit = fitBudget / context
         let figures = Figures(
             promptLengths: lengths, single: single, pagedBatch: paged, contiguousBatch: contiguous,
             batchOverSingle: paged.aggregateDecodeTokensPerSecond / single.aggregateDecodeTokensPerSecond,
@@ -157,7 +158,7 @@ struct BenchBatchCommand: AsyncParsableCommand {
         let inWindow = timelines.reduce(0) { $0 + $1.filter { $0 > start && $0 <= end }.count }
         let p = peak.withLock { $0 }
         return Run(
-            kvMode: mode.rawValue, sequences: prompts.count,
+            kvMode: mode, sequences: prompts.count,
             aggregateDecodeTokensPerSecond: end > start ? Double(inWindow) / (end - start) : 0,
             generatedTokens: timelines.reduce(0) { $0 + $1.count }, seconds: end - start,
             kvBytesInUse: p.bytes, kvMinimumBytes: p.minimum, kvWastePercent: p.waste, maxRunning: p.running)

@@ -38,7 +38,7 @@ struct BenchPaperCommand: AsyncParsableCommand {
         }
         let peerResults = Peers.directory.appendingPathComponent("results/llamacpp.json")
         let bench = PaperBench(
-            plan: plan, modelPath: model, text: text, textName: "GPL-3.txt (shared/reference)",
+            plan: plan, modelPath: resolveModelPath(model), text: text, textName: "GPL-3.txt (shared/reference)",
             peerResults: FileManager.default.fileExists(atPath: peerResults.path) ? peerResults : nil,
             outputDirectory: URL(fileURLWithPath: out), command: (["pagedflex"] + CommandLine.arguments.dropFirst()).joined(separator: " "),
             progress: ProgressLog { printError($0) })

@@ -26,7 +26,7 @@ struct PerplexityCommand: ParsableCommand {
             throw CLIError("cannot read '\(file)' as UTF-8 text")
         }
         let bundle: ModelBundle
-        do { bundle = try ModelBundle(path: engine.model) } catch { throw CLIError(error.description) }
+        do { bundle = try ModelBundle(path: engine.modelPath) } catch { throw CLIError(error.description) }
         let tokens = bundle.tokenizer.encode(text)
         let result: PerplexityResult
         do {

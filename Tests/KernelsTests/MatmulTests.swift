@@ -13,7 +13,19 @@ struct MatmulTests {
         (.q5_0, .q5_0), (.q5_1, .q5_1), (.q4_K, .q4_K), (.q5_K, .q5_K), (.q6_K, .q6_K),
     ]
     /// The kernel paths this CPU can run.
-    static let paths: [Bool] = Matmul.usesAVX2 ? [true, false] : [false]
+    static let paths: [Bool] = KernelPath.avx2.isAvailable ? [true, false] : [false]
+
+    /// Row `row` of `w` against `x[offset ..< offset + columns]` in double precision, and Σ|w·x|
+    /// (the scale of the rounding error an fp32 sum can make).
+    static func naiveDot(_ w: [Float], row: Int, _ x: [Float], offset: Int, columns: Int) -> (Double, Double) {
+        var sum = 0.0, magnitude = 0.0
+        for k in 0..<columns {
+            let p = Double(w[row * columns + k]) * Double(x[offset + k])
+            sum += p
+            magnitude += abs(p)
+        }
+        return (sum, magnitude)
+    }
 
     /// Columns for a test row: K-quant rows are whole 256-element super-blocks.
     static func columns(_ type: WeightType, _ plain: Int) -> Int { type.blocksPerGroup > 1 ? 512 : plain }
@@ -37,12 +49,7 @@ struct MatmulTests {
             }
             for t in 0..<tokenCount {
                 for r in 0..<rows {
-                    var expected = 0.0, magnitude = 0.0
-                    for k in 0..<columns {
-                        let p = Double(decoded[r * columns + k]) * Double(x[t * columns + k])
-                        expected += p
-                        magnitude += abs(p)
-                    }
+                    let (expected, magnitude) = Self.naiveDot(decoded, row: r, x, offset: t * columns, columns: columns)
                     #expect(abs(Double(y[t * rows + r]) - expected) <= 1e-5 * max(1, magnitude), "\(type) avx2 \(avx2) t\(t) r\(r)")
                 }
             }
@@ -50,9 +57,8 @@ struct MatmulTests {
     }
 
     /// The C and Swift kernels compute the same operations in the same order: the same bits.
-    @Test(arguments: Array(types.indices))
+    @Test(.enabled(if: KernelPath.avx2.isAvailable, "this CPU has no AVX2: only the portable path runs"), arguments: Array(types.indices))
     func pathsAgreeBitForBit(typeIndex: Int) throws {
-        try #require(Matmul.usesAVX2, "this CPU has no AVX2: only the portable path runs")
         let (type, ggml) = Self.types[typeIndex]
         var rng = SeededRandom(seed: UInt64(typeIndex))
         let rows = 9, columns = Self.columns(type, 160), tokens = 6
@@ -147,12 +153,7 @@ struct MatmulTests {
                     Matmul.multiply(w, x: x.baseAddress!, tokenCount: 1, y: &y, yStride: nil, pool: .shared, avx2: avx2)
                 }
                 for r in 0..<rows {
-                    var expected = 0.0, magnitude = 0.0
-                    for k in 0..<columns {
-                        let p = Double(decoded[r * columns + k]) * Double(x[k])
-                        expected += p
-                        magnitude += abs(p)
-                    }
+                    let (expected, magnitude) = Self.naiveDot(decoded, row: r, x, offset: 0, columns: columns)
                     #expect(abs(Double(y[r]) - expected) <= 1e-5 * max(1e-3, magnitude), "\(type) avx2 \(avx2) row \(r)")
                 }
             }
@@ -161,7 +162,7 @@ struct MatmulTests {
 
     /// The 8-bit-activation path: each product within the error of rounding x to 8 bits, and
     /// batch-invariant.
-    @Test(arguments: Array(types.indices.dropFirst(3)))
+    @Test(.enabled(if: Matmul.usesAVX2, "the 8-bit path runs on the AVX2 kernel path only"), arguments: Array(types.indices.dropFirst(3)))
     func quantizedActivationsStayClose(typeIndex: Int) throws {
         let (type, ggml) = Self.types[typeIndex]
         var rng = SeededRandom(seed: UInt64(2000 + typeIndex))
@@ -171,19 +172,14 @@ struct MatmulTests {
         let x = (0..<tokens * columns).map { _ in rng.nextFloat(in: -2...2) }
         try encoded.withUnsafeBytes { raw in
             let w = WeightMatrix(type: type, rowCount: rows, columnCount: columns, base: raw.baseAddress!)
-            try #require(Matmul.supportsQ8(w), "this CPU has no AVX2: the 8-bit path does not run")
+            try #require(Matmul.supportsQ8(w))
             let q8 = Q8Activations()
             var y = [Float](repeating: .nan, count: tokens * rows)
             x.withUnsafeBufferPointer { q8.quantize($0.baseAddress!, tokenCount: tokens, columnCount: columns) }
             Matmul.multiply(w, q8: q8, y: &y)
             for t in 0..<tokens {
                 for r in 0..<rows {
-                    var expected = 0.0, magnitude = 0.0
-                    for k in 0..<columns {
-                        let p = Double(decoded[r * columns + k]) * Double(x[t * columns + k])
-                        expected += p
-                        magnitude += abs(p)
-                    }
+                    let (expected, magnitude) = Self.naiveDot(decoded, row: r, x, offset: t * columns, columns: columns)
                     // x rounded to 8 bits: at most half a step of max|x|/127 per element.
                     #expect(abs(Double(y[t * rows + r]) - expected) <= 0.01 * magnitude, "\(type) t\(t) r\(r)")
                 }

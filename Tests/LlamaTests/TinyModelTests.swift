@@ -56,6 +56,41 @@ struct TinyModelTests {
         return got
     }
 
+    /// gemma3-shaped models (sliding window 4 on layers 0...4, layer 5 global; 13 tokens, so the
+    /// window cuts in) with K-quant weights where rows allow, prefilled in two chunks then decoded.
+    @Test(arguments: [(2, 1), (4, 2)], [GGMLType.q4_K, .q5_K, .q6_K, .q5_0, .f32])
+    func gemma3MatchesTheNaiveReference(heads: (Int, Int), type: GGMLType) throws {
+        let tiny = TinyModel(shape: .gemma3(heads: heads.0, kvHeads: heads.1), weightType: type, seed: UInt64(heads.0 * 7 + Int(type.rawValue)))
+        let model = try LlamaModel(path: try tiny.write())
+        let c = model.configuration
+        #expect(c.architecture == .gemma3 && c.headSize == 128 && c.slidingWindow == 4 && c.globalLayers == [5])
+        let tokens: [Int32] = [2, 17, 42, 5, 79, 0, 11, 64, 23, 9, 31, 77, 50]
+        let expected = tiny.referenceLogits(tokens)
+        let kv = NaiveKVStore(configuration: c)
+        let state = LlamaState(configuration: c)
+        let id = SequenceID(rawValue: 1)
+        var logits: [Float] = []
+        var got: [[Float]] = []
+        var batch = ForwardBatch()
+        for chunk in [0..<3, 3..<8] {
+            batch.removeAll()
+            batch.append(sequence: id, tokens: tokens[chunk], cachedCount: chunk.lowerBound)
+            batch.logitRows = Array(0..<chunk.count)
+            model.forward(batch, kv: kv, state: state, logits: &logits)
+            got += (0..<chunk.count).map { Array(logits[$0 * 80..<($0 + 1) * 80]) }
+        }
+        for i in 8..<tokens.count {
+            batch.removeAll()
+            batch.append(sequence: id, tokens: [tokens[i]], cachedCount: i)
+            model.forward(batch, kv: kv, state: state, logits: &logits)
+            got.append(logits)
+        }
+        for (p, (e, g)) in zip(expected, got).enumerated() {
+            let err = zip(e, g).map { abs($0 - Double($1)) }.max()!
+            #expect(err < 1e-3, "\(tiny.shape) \(type.name) position \(p): max |Δ| \(err)")
+        }
+    }
+
     @Test func invalidConfigurationsAreRefused() throws {
         let tiny = TinyModel(shape: .init(heads: 4, kvHeads: 2), weightType: .f32, seed: 1)
         // 4 query heads cannot share 3 KV heads.

@@ -43,7 +43,9 @@ public final class NaiveKVStore: KVStore {
         }
     }
 
-    public func attend(layer: Int, queries: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, batch: ForwardBatch) {
+    public func attend(
+        layer: Int, slidingWindow: Int?, queries: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, batch: ForwardBatch
+    ) {
         let width = kvHeadCount * headSize
         let group = headCount / kvHeadCount
         let scale = 1 / Double(headSize).squareRoot()
@@ -54,8 +56,10 @@ public final class NaiveKVStore: KVStore {
                 for h in 0..<headCount {
                     let kvh = h / group
                     let q = queries + (t * headCount + h) * headSize
-                    var scores = [Double](repeating: 0, count: position + 1)
-                    for p in 0...position {
+                    // Keys before the window get a score of −∞ (weight 0).
+                    let firstVisible = slidingWindow.map { max(0, position - $0 + 1) } ?? 0
+                    var scores = [Double](repeating: -Double.infinity, count: position + 1)
+                    for p in firstVisible...position {
                         var dot = 0.0
                         for j in 0..<headSize { dot += Double(q[j]) * Double(ks[p * width + kvh * headSize + j]) }
                         scores[p] = dot * scale

@@ -76,6 +76,13 @@ struct GemmaTokenizerTests {
             let ids = tokenizer.encode(text)
             #expect(tokenizer.decode(ids.dropFirst()) == text, "\(text.debugDescription)")
         }
+        // Symbols are Unicode scalars, not Characters: a combining accent and a skin-tone modifier
+        // are symbols of their own (ids as llama.cpp gives them).
+        // Tokens are told apart by their bytes: NFD "e\u{301}" is not the token "é".
+        let accent = tokenizer.encode("e\u{301}")
+        #expect(tokenizer.decode(accent.dropFirst()) == "e\u{301}")
+        #expect(!accent.contains(try #require(tokenizer.tokenID("é"))))
+        #expect(tokenizer.tokenID("e\u{301}") != tokenizer.tokenID("é"))
         // Control tokens are parsed only when asked.
         let turn = try #require(tokenizer.tokenID("<start_of_turn>"))
         #expect(tokenizer.encode("<start_of_turn>", parseSpecialTokens: true) == [2, turn])

@@ -1,3 +1,4 @@
+import FlexAttention
 import SplitMix
 import Kernels
 import PagedKVCache
