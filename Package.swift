@@ -33,13 +33,15 @@ let package = Package(
         // Math on unsafe buffers; the 8-bit integer dot products live in the small C target below.
         .target(name: "CKernels"),
         .target(name: "Kernels", dependencies: ["CKernels"], swiftSettings: swiftSettings),
-        .target(name: "PagedKVCache", swiftSettings: swiftSettings),
+        // SplitMix64, the one copy of the generator and hash finalizer every target uses.
+        .target(name: "SplitMix", swiftSettings: swiftSettings),
+        .target(name: "PagedKVCache", dependencies: ["SplitMix"], swiftSettings: swiftSettings),
         .target(name: "FlexAttention", dependencies: ["PagedKVCache", "Kernels"], swiftSettings: swiftSettings),
         // FlexAttention's benchmark harness (paged vs contiguous, memory bandwidth), outside the library.
-        .target(name: "AttentionBench", dependencies: ["FlexAttention", "PagedKVCache", "Kernels"], swiftSettings: swiftSettings),
+        .target(name: "AttentionBench", dependencies: ["FlexAttention", "PagedKVCache", "Kernels", "SplitMix"], swiftSettings: swiftSettings),
         .target(name: "GGUF", swiftSettings: swiftSettings),
         .target(name: "Tokenizers", swiftSettings: swiftSettings),
-        .target(name: "Sampling", swiftSettings: swiftSettings),
+        .target(name: "Sampling", dependencies: ["SplitMix"], swiftSettings: swiftSettings),
         .target(name: "Llama", dependencies: ["Kernels", "GGUF", "FlexAttention", "PagedKVCache"], swiftSettings: swiftSettings),
         .target(name: "Scheduler", dependencies: ["PagedKVCache"], swiftSettings: swiftSettings),
         .target(
@@ -67,7 +69,7 @@ let package = Package(
         // Shared test helpers: a GGUF writer for tiny hermetic models, the naive reference
         // attention and forward pass, comparison helpers, the location of the real model.
         .target(
-            name: "TestSupport", dependencies: ["GGUF", "Kernels", "PagedKVCache", "Llama", "FlexAttention", "Tokenizers"],
+            name: "TestSupport", dependencies: ["GGUF", "Kernels", "PagedKVCache", "Llama", "FlexAttention", "Tokenizers", "Sampling"],
             path: "Tests/TestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF", "TestSupport"], swiftSettings: swiftSettings),
@@ -75,7 +77,7 @@ let package = Package(
         .testTarget(name: "SamplingTests", dependencies: ["Sampling"], swiftSettings: swiftSettings),
         .testTarget(
             name: "PagedKVCacheTests",
-            dependencies: ["PagedKVCache", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based")],
+            dependencies: ["PagedKVCache", "SplitMix", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: swiftSettings),
         .testTarget(name: "FlexAttentionTests", dependencies: ["FlexAttention", "AttentionBench", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "PagedKVCache"], swiftSettings: swiftSettings),

@@ -1,4 +1,5 @@
 import FlexAttention
+import SplitMix
 import Kernels
 import PagedKVCache
 
@@ -44,7 +45,7 @@ extension AttentionBenchmark {
         ) -> AttentionBenchmarkResult {
             let context = contiguous.context
             let queryCount = mode == .decode ? 1 : context
-            var generator = SplitMix64(state: 42)
+            var generator = SplitMix64(seed: 42)
             let queries = (0..<batchSize * queryCount * shape.queryRowStride).map { _ in
                 Float(generator.next() >> 40) / Float(1 << 23) - 1
             }

@@ -1,4 +1,5 @@
 import FlexAttention
+import SplitMix
 import Kernels
 import PagedKVCache
 
@@ -26,7 +27,7 @@ final class BenchmarkKVStore {
         let pageCount = batchSize * pagesPerSequence
         var physical = (0..<pageCount).map(UInt32.init)
         if !contiguous {
-            var generator = SplitMix64(state: 0x5EED)
+            var generator = SplitMix64(seed: 0x5EED)
             physical.shuffle(using: &generator)  // no two logical neighbours are physical neighbours, mostly
         }
         pageTables = physical
@@ -77,7 +78,7 @@ final class BenchmarkKVStore {
 
     /// A float in [-1, 1) from an index.
     static func value(_ index: UInt64) -> Float {
-        var generator = SplitMix64(state: index)
+        var generator = SplitMix64(seed: index)
         return Float(generator.next() >> 40) / Float(1 << 23) - 1
     }
 

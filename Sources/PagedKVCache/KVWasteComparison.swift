@@ -1,3 +1,4 @@
+import SplitMix
 /// The paper's headline measurement: the KV memory a batch of sequences wastes with fixed-size
 /// pages, next to a contiguous cache that reserves the whole context for every sequence.
 ///

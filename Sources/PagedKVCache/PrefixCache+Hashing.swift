@@ -1,3 +1,5 @@
+import SplitMix
+
 /// The chained 64-bit page hash. Its quality only affects speed: ``PrefixCache`` verifies the
 /// tokens and parent of every match, so a collision costs a miss, never wrong keys and values.
 extension PrefixCache {
@@ -22,10 +24,5 @@ extension PrefixCache {
 
     /// The SplitMix64 finalizer: a bijection on 64-bit words with full avalanche.
     @inlinable
-    static func mix(_ word: UInt64) -> UInt64 {
-        var z = word
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    static func mix(_ word: UInt64) -> UInt64 { SplitMix64.mix(word) }
 }

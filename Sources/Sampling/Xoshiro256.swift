@@ -1,3 +1,5 @@
+import SplitMix
+
 /// xoshiro256**: a small, fast, seedable generator, so a seeded request samples the same tokens
 /// on every run.
 public struct Xoshiro256: RandomNumberGenerator, Sendable {
@@ -5,18 +7,11 @@ public struct Xoshiro256: RandomNumberGenerator, Sendable {
 
     /// Seeds the state with SplitMix64 from `seed`, as the authors recommend.
     public init(seed: UInt64) {
-        var x = seed
-        func splitMix() -> UInt64 {
-            x &+= 0x9E37_79B9_7F4A_7C15
-            var z = x
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        s0 = splitMix()
-        s1 = splitMix()
-        s2 = splitMix()
-        s3 = splitMix()
+        var splitMix = SplitMix64(seed: seed)
+        s0 = splitMix.next()
+        s1 = splitMix.next()
+        s2 = splitMix.next()
+        s3 = splitMix.next()
     }
 
     @inlinable

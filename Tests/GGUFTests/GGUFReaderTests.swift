@@ -128,7 +128,7 @@ struct GGUFReaderTests {
         #expect(throws: GGUFError.duplicateTensor("a")) { try open(w.bytes()) }
     }
 
-    @Test func unsupportedTensorTypesNameTypeAndTensor() {
+    @Test func unsupportedTensorTypesNameTypeAndTensor() throws {
         var w = smallFile()
         w.tensors[0].rawTypeOverride = GGMLType.iq4_nl.rawValue
         #expect(throws: GGUFError.unsupportedTensorType(tensor: "a", type: "IQ4_NL")) { try open(w.bytes()) }

@@ -1,3 +1,4 @@
+import SplitMix
 import PropertyBased
 import Testing
 
