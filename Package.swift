@@ -21,6 +21,13 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        // The server (OpenAIServer, the only target that imports networking) and its bench client.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // Math on unsafe buffers; the 8-bit integer dot products live in the small C target below.
@@ -28,6 +35,8 @@ let package = Package(
         .target(name: "Kernels", dependencies: ["CKernels"], swiftSettings: swiftSettings),
         .target(name: "PagedKVCache", swiftSettings: swiftSettings),
         .target(name: "FlexAttention", dependencies: ["PagedKVCache", "Kernels"], swiftSettings: swiftSettings),
+        // FlexAttention's benchmark harness (paged vs contiguous, memory bandwidth), outside the library.
+        .target(name: "AttentionBench", dependencies: ["FlexAttention", "PagedKVCache", "Kernels"], swiftSettings: swiftSettings),
         .target(name: "GGUF", swiftSettings: swiftSettings),
         .target(name: "Tokenizers", swiftSettings: swiftSettings),
         .target(name: "Sampling", swiftSettings: swiftSettings),
@@ -36,10 +45,23 @@ let package = Package(
         .target(
             name: "Engine", dependencies: ["Llama", "Tokenizers", "Sampling", "GGUF", "PagedKVCache", "Scheduler", "FlexAttention"],
             swiftSettings: swiftSettings),
+        // The OpenAI-compatible HTTP API on the engine, its Prometheus metrics and the serve bench client.
+        .target(
+            name: "OpenAIServer",
+            dependencies: [
+                "Engine", "Tokenizers", "Sampling", "PagedKVCache",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swiftSettings),
         .target(name: "PaperBench", dependencies: ["Engine", "Llama", "FlexAttention", "PagedKVCache", "Tokenizers", "Sampling", "Kernels", "CKernels"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "pagedflex",
-            dependencies: ["Engine", "Llama", "GGUF", "Kernels", "FlexAttention", "PagedKVCache", "PaperBench", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Engine", "Llama", "GGUF", "Kernels", "FlexAttention", "PagedKVCache", "PaperBench", "OpenAIServer", "AttentionBench", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings),
 
         // Shared test helpers: a GGUF writer for tiny hermetic models, the naive reference
@@ -55,10 +77,17 @@ let package = Package(
             name: "PagedKVCacheTests",
             dependencies: ["PagedKVCache", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: swiftSettings),
-        .testTarget(name: "FlexAttentionTests", dependencies: ["FlexAttention", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "FlexAttentionTests", dependencies: ["FlexAttention", "AttentionBench", "TestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "PagedKVCache"], swiftSettings: swiftSettings),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport", "Sampling", "PagedKVCache"], swiftSettings: swiftSettings),
         .testTarget(name: "LlamaTests", dependencies: ["Llama", "Engine", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "OpenAIServerTests",
+            dependencies: [
+                "OpenAIServer", "Engine", "Sampling", "TestSupport", .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swiftSettings),
         .testTarget(name: "PaperBenchTests", dependencies: ["PaperBench", "Engine", "TestSupport"], swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]
@@ -70,8 +99,17 @@ let package = Package(
 if Context.environment["PAGEDFLEX_FUZZ"] != nil {
     package.targets += [
         .target(name: "FuzzSupport", dependencies: ["GGUF", "Tokenizers"], path: "Fuzz/FuzzSupport", swiftSettings: swiftSettings),
-        .executableTarget(name: "FuzzGGUF", dependencies: ["GGUF", "Kernels", "Llama"], path: "Fuzz/FuzzGGUF", swiftSettings: swiftSettings),
+        .executableTarget(name: "FuzzGGUF", dependencies: ["GGUF", "Kernels", "Llama", "FuzzSupport"], path: "Fuzz/FuzzGGUF", swiftSettings: swiftSettings),
         .executableTarget(name: "FuzzTokenizer", dependencies: ["Tokenizers", "FuzzSupport"], path: "Fuzz/FuzzTokenizer", swiftSettings: swiftSettings),
         .executableTarget(name: "FuzzChatTemplate", dependencies: ["Tokenizers", "FuzzSupport"], path: "Fuzz/FuzzChatTemplate", swiftSettings: swiftSettings),
     ]
+}
+
+// The sanitizer runs (scripts/test-asan, scripts/test-tsan) set PAGEDFLEX_WITHOUT_SERVER: they check
+// the engine's own code, and a debug build of Hummingbird and SwiftNIO under each sanitizer would
+// add minutes to every CI run. The server is tested in release by scripts/test and scripts/test-e2e.
+if Context.environment["PAGEDFLEX_WITHOUT_SERVER"] != nil {
+    let serverTargets: Set<String> = ["OpenAIServer", "OpenAIServerTests", "pagedflex"]
+    package.targets.removeAll { serverTargets.contains($0.name) }
+    package.products.removeAll { $0.name == "pagedflex" }
 }

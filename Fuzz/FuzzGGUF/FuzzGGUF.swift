@@ -1,3 +1,4 @@
+import FuzzSupport
 import GGUF
 import Kernels
 import Llama
@@ -7,7 +8,8 @@ import Llama
 /// (AddressSanitizer), a leak, or a hang. Where a file loads, every view is read at its ends, so
 /// a view that reaches past the mapping is caught.
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzGGUF(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+public func fuzzGGUF(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    guard let data else { return 0 }
     guard let mapping = try? MappedFile(copying: UnsafeRawBufferPointer(start: data, count: size)),
           let file = try? GGUFFile(mapping: mapping, path: "(fuzz)")
     else { return 0 }
@@ -38,4 +40,9 @@ public func fuzzGGUF(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     var cos = [Float](repeating: 0, count: c.ropeDimensions / 2), sin = cos
     model.rope.angles(position: c.contextLength - 1, cos: &cos, sin: &sin)
     return 0
+}
+
+@_cdecl("FuzzGGUF_main")
+public func fuzzGGUFMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {
+    FuzzDriver.run(argc, argv, fuzzGGUF)
 }

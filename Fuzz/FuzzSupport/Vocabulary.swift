@@ -25,4 +25,7 @@ public enum Vocabulary {
             fatalError("cannot read the vocabulary \(path): \(error)")
         }
     }()
+
+    /// The byte values without a token of their own (encoding drops them).
+    public static let missingBytes: Set<UInt8> = Set((0...255).filter { tokenizer.tokenID(String(ByteLevel.scalarForByte[$0])) == nil }.map(UInt8.init))
 }

@@ -86,6 +86,13 @@ public struct EngineConfiguration: Sendable, Hashable {
     /// fp32 activations (exact, the default) or 8-bit ones into the quantized matrix products
     /// (faster; on a CPU without AVX2 the fp32 path runs either way).
     public var activationPrecision: ActivationPrecision = .f32
+    /// Prompt tokens a step computes at most while streams decode (nil: the whole
+    /// `maxBatchTokens`): a fixed prefill share, bounding the gap between two tokens.
+    public var prefillTokensPerStep: Int?
+    /// Seconds one step should take while streams decode: the prompt tokens beside the decodes
+    /// are sized to it from the cost per token measured on the running engine (nil: off). Takes
+    /// precedence over `prefillTokensPerStep` once the first step is measured.
+    public var stepTimeTarget: Double?
 
     public init() {}
 }

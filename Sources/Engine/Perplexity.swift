@@ -10,7 +10,7 @@ import PagedKVCache
 /// model through the same KV store the engine uses, in any ``KVMode``, prefilling each window in
 /// chunks of the configuration's `maxBatchTokens` (so chunks after the first read the cache).
 public struct PerplexityResult: Sendable, Codable, Hashable {
-    public var kvMode: String
+    public var kvMode: KVMode
     public var tokensPerPage: Int
     public var activations: String
     public var window: Int
@@ -68,7 +68,7 @@ extension ModelBundle {
         }
         let mean = perWindow.reduce(0, +) / Double(perWindow.count)
         return PerplexityResult(
-            kvMode: config.kvMode.rawValue, tokensPerPage: cache.layout.tokensPerPage,
+            kvMode: config.kvMode, tokensPerPage: cache.layout.tokensPerPage,
             activations: config.activationPrecision.rawValue, window: window, windowCount: count,
             predictionCount: count * (window - 1), meanNLL: mean, perplexity: Foundation.exp(mean),
             perWindowMeanNLL: perWindow, seconds: Date().timeIntervalSince(start))

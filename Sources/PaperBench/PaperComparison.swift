@@ -52,9 +52,9 @@ enum PaperComparison {
             }
             lines.append(line + " (§6).")
         }
-        if let q = r.perplexity?.result, let p = q.runs.first(where: { $0.kvMode == "paged" }) {
+        if let q = r.perplexity?.result, let p = q.runs.first(where: { $0.kvMode == .paged }) {
             var line = "Perplexity \(fixed(p.perplexity, 4)) paged"
-            if let c = q.runs.first(where: { $0.kvMode == "contiguous" }) {
+            if let c = q.runs.first(where: { $0.kvMode == .contiguous }) {
                 line += c.perWindowMeanNLL == p.perWindowMeanNLL ? ", identical contiguous" : ", \(fixed(c.perplexity, 4)) contiguous"
             }
             lines.append(line + " over \(p.windowCount) windows of \(p.window) (§7).")
@@ -171,7 +171,7 @@ enum PaperComparison {
 
     static func perplexityClaim(_ r: PaperResults) -> Claim {
         var here = notMeasured
-        if let q = r.perplexity?.result, let p = q.runs.first(where: { $0.kvMode == "paged" }), let c = q.runs.first(where: { $0.kvMode == "contiguous" }) {
+        if let q = r.perplexity?.result, let p = q.runs.first(where: { $0.kvMode == .paged }), let c = q.runs.first(where: { $0.kvMode == .contiguous }) {
             here = "paged \(fixed(p.perplexity, 8)), contiguous \(fixed(c.perplexity, 8)) over \(p.windowCount) windows"
                 + (p.perWindowMeanNLL == c.perWindowMeanNLL ? ": identical in every window." : ".")
         }

@@ -45,7 +45,7 @@ public struct PerplexityResults: ExperimentResult, Hashable {
 
     public func notes(in results: PaperResults) -> String {
         var lines: [String] = []
-        if let paged = runs.first(where: { $0.kvMode == "paged" }), let contiguous = runs.first(where: { $0.kvMode == "contiguous" }) {
+        if let paged = runs.first(where: { $0.kvMode == .paged }), let contiguous = runs.first(where: { $0.kvMode == .contiguous }) {
             let same = paged.perWindowMeanNLL == contiguous.perWindowMeanNLL
             lines.append(
                 "- Paged \(fixed(paged.perplexity, 8)) vs contiguous \(fixed(contiguous.perplexity, 8)): "

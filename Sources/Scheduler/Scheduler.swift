@@ -47,6 +47,11 @@ public struct Scheduler: ~Copyable {
     public private(set) var running: [SequenceID] = []
     var admissions = 0
     public private(set) var preemptionCount = 0
+    /// Prompt tokens one step computes at most while some running sequence decodes (nil: the
+    /// whole token budget). A step's time grows with its tokens, so this bounds the gap between
+    /// two tokens of a running stream; the engine sets it before each step (from a fixed share or
+    /// from a step-time target measured on the running engine).
+    public var prefillTokenLimit: Int?
 
     public init(cache: consuming KVCacheManager, configuration: SchedulerConfiguration = .init()) {
         self.cache = cache
@@ -103,6 +108,15 @@ public struct Scheduler: ~Copyable {
     public mutating func schedule() -> ScheduledBatch {
         var batch = ScheduledBatch()
         var budget = configuration.maxBatchTokens
+        // Prompt tokens (chunks of running prefills and of newcomers) this step, when a stream
+        // decodes: it waits for the whole step.
+        var prefillBudget = budget
+        if let limit = prefillTokenLimit {
+            for id in running where isDecoding(id) {
+                prefillBudget = max(0, limit)
+                break
+            }
+        }
         var index = 0
         while index < running.count, budget > 0 {
             let id = running[index]
@@ -124,15 +138,24 @@ public struct Scheduler: ~Copyable {
                     continue  // the same index again (or the loop ends if this one was preempted)
                 }
             }
-            let count = min(known - computed, budget)
+            let pending = known - computed
+            let count = pending == 1 ? min(1, budget) : min(pending, budget, prefillBudget)
             if count > 0 {
                 batch.entries.append(.init(id: id, positions: computed..<computed + count, wantsLogits: computed + count == known))
                 budget -= count
+                if pending > 1 { prefillBudget -= count }
             }
             index += 1
         }
-        admitWaiting(&batch, budget: &budget)
+        var admissionBudget = min(budget, prefillBudget)
+        admitWaiting(&batch, budget: &admissionBudget)
         return batch
+    }
+
+    /// True when running sequence `id` has exactly its newest token left to compute.
+    func isDecoding(_ id: SequenceID) -> Bool {
+        guard cache.contains(id), let record = records[id] else { return false }
+        return record.tokens.count - cache.computedTokenCount(of: id) == 1
     }
 
     /// Records that a step computed `batch`: its positions' keys and values are written.

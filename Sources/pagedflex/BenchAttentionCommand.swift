@@ -1,4 +1,5 @@
 import ArgumentParser
+import AttentionBench
 import FlexAttention
 import Foundation
 import PagedKVCache

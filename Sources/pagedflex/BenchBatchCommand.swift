@@ -32,7 +32,7 @@ struct BenchBatchCommand: AsyncParsableCommand {
     var json: String?
 
     struct Run: Codable {
-        var kvMode: String
+        var kvMode: KVMode
         var sequences: Int
         var aggregateDecodeTokensPerSecond: Double
         var generatedTokens: Int
@@ -158,7 +158,7 @@ struct BenchBatchCommand: AsyncParsableCommand {
         let inWindow = timelines.reduce(0) { $0 + $1.filter { $0 > start && $0 <= end }.count }
         let p = peak.withLock { $0 }
         return Run(
-            kvMode: mode.rawValue, sequences: prompts.count,
+            kvMode: mode, sequences: prompts.count,
             aggregateDecodeTokensPerSecond: end > start ? Double(inWindow) / (end - start) : 0,
             generatedTokens: timelines.reduce(0) { $0 + $1.count }, seconds: end - start,
             kvBytesInUse: p.bytes, kvMinimumBytes: p.minimum, kvWastePercent: p.waste, maxRunning: p.running)

@@ -5,6 +5,6 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "bench", abstract: "Benchmarks; each prints a table and, with --json PATH, writes its figures.",
         subcommands: [
             BenchDecodeCommand.self, BenchBatchCommand.self, BenchKVCommand.self, BenchAttentionCommand.self,
-            BenchPaperCommand.self,
+            BenchPaperCommand.self, BenchServeCommand.self,
         ])
 }

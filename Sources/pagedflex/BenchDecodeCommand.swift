@@ -39,7 +39,7 @@ struct BenchDecodeCommand: AsyncParsableCommand {
         var prefillRatio: [String: Double]?
         var decodeRatio: Double?
         var threads: Int
-        var kvMode: String
+        var kvMode: KVMode
     }
 
     func run() async throws {
@@ -78,7 +78,7 @@ struct BenchDecodeCommand: AsyncParsableCommand {
                 if let v = Peers.median(r, "decode", String(decodePrompt), "tok_per_s") { peerDecode.append(v) }
             }
         }
-        var figures = Figures(threads: ThreadCount.current, kvMode: options.kv.rawValue)
+        var figures = Figures(threads: ThreadCount.current, kvMode: options.kv)
         for n in lengths { figures.prefillTokensPerSecond[String(n)] = median(prefill[n]!) }
         figures.decodeTokensPerSecond = median(decode)
         figures.decodeMillisecondsPerToken = 1000 / figures.decodeTokensPerSecond

@@ -33,6 +33,12 @@ struct EngineOptions: ParsableArguments {
     @Option(help: "Activations into the quantized matrix products: f32 (exact, default) or q8 (8-bit, faster, as llama.cpp).")
     var activations: ActivationPrecision = .f32
 
+    @Option(help: "Prompt tokens per step at most while streams decode (a fixed prefill share; default: the whole --max-batch-tokens).")
+    var maxPrefillTokens: Int?
+
+    @Option(help: "Target milliseconds per step while streams decode: prompt chunks are sized to it from the measured cost per token (bounds the gap between tokens; default off).")
+    var stepTimeTarget: Double?
+
     func validate() throws {
         guard pageSize >= 1, pageSize <= 1024, pageSize & (pageSize - 1) == 0 else {
             throw ValidationError("--page-size must be a power of two from 1 to 1024, got \(pageSize)")
@@ -42,6 +48,8 @@ struct EngineOptions: ParsableArguments {
                 "--kv-memory '\(kvMemory)' is not a size (512MiB, 2GB, 65536; at most \(KVMemory.maxByteCount) bytes) or a token count (32768tokens; at most \(KVMemory.maxTokenCount))")
         }
         guard maxBatchTokens >= 1 else { throw ValidationError("--max-batch-tokens must be at least 1") }
+        if let maxPrefillTokens, maxPrefillTokens < 1 { throw ValidationError("--max-prefill-tokens must be at least 1") }
+        if let stepTimeTarget, !(stepTimeTarget > 0) { throw ValidationError("--step-time-target must be a positive number of milliseconds") }
     }
 
     var configuration: EngineConfiguration {
@@ -53,6 +61,8 @@ struct EngineOptions: ParsableArguments {
         c.maxBatchTokens = maxBatchTokens
         c.prefixCaching = !noPrefixCache
         c.activationPrecision = activations
+        c.prefillTokensPerStep = maxPrefillTokens
+        c.stepTimeTarget = stepTimeTarget.map { $0 / 1000 }
         return c
     }
 

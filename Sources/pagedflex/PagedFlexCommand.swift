@@ -5,7 +5,7 @@ struct PagedFlexCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pagedflex",
         abstract: "A Swift inference engine for decoder-only language models, with a paged KV cache and FlexAttention.",
-        subcommands: [GenerateCommand.self, PerplexityCommand.self, InspectCommand.self, BenchCommand.self],
+        subcommands: [GenerateCommand.self, ServeCommand.self, PerplexityCommand.self, InspectCommand.self, BenchCommand.self],
         defaultSubcommand: GenerateCommand.self)
 }
 

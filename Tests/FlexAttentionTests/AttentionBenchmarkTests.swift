@@ -1,3 +1,4 @@
+import AttentionBench
 import FlexAttention
 import Foundation
 import PagedKVCache

@@ -30,6 +30,32 @@ struct SchedulerTests {
         return batch
     }
 
+    /// With a prefill limit, a step that carries a decode carries at most that many prompt
+    /// tokens (running prefills and newcomers together); with no decode the whole budget goes to
+    /// prompts.
+    @Test func thePrefillLimitBoundsPromptTokensBesideDecodes() throws {
+        var s = scheduler(pages: 64, budget: 16)
+        s.prefillTokenLimit = 4
+        try s.add(id(1), tokens: Array(0..<10))
+        var b = s.schedule()
+        #expect(b.entries == [.init(id: id(1), positions: 0..<10, wantsLogits: true)], "no decode yet: the whole budget")
+        s.complete(b)
+        s.append(10, to: id(1))
+        try s.add(id(2), tokens: Array(100..<109))
+        try s.add(id(3), tokens: Array(200..<209))
+        b = s.schedule()
+        #expect(b.entries == [
+            .init(id: id(1), positions: 10..<11, wantsLogits: true), .init(id: id(2), positions: 0..<4, wantsLogits: false),
+        ])
+        s.complete(b)
+        s.append(11, to: id(1))
+        b = s.schedule()
+        #expect(b.entries == [
+            .init(id: id(1), positions: 11..<12, wantsLogits: true), .init(id: id(2), positions: 4..<8, wantsLogits: false),
+        ])
+        #expect(b.tokenCount - 1 <= 4)
+    }
+
     @Test func decodesFirstThenChunksPrompts() throws {
         var s = scheduler(pages: 32, budget: 6)
         try s.add(id(1), tokens: Array(0..<10))

@@ -1,3 +1,4 @@
+import FlexAttention
 import Kernels
 import PagedKVCache
 

@@ -1,3 +1,4 @@
+import FlexAttention
 import PagedKVCache
 
 /// What ``AttentionBenchmark`` measures. The defaults are the shapes: the real model's

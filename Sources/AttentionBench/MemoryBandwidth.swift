@@ -1,3 +1,4 @@
+import FlexAttention
 import Kernels
 
 /// A STREAM-like measurement of the machine's memory bandwidth, run in the same process as the

@@ -1,0 +1,82 @@
+import Llama
+import PagedKVCache
+import Sampling
+import Scheduler
+import Tokenizers
+
+extension Engine {
+    /// The KV cache `configuration` asks for: its page geometry (pages as long as the context,
+    /// rounded up to a power of two, for the contiguous and no-cache modes), its storage sized by
+    /// the budget, prefix caching only in paged mode.
+    static func makeCache(model c: LlamaConfiguration, configuration: EngineConfiguration) throws(EngineError) -> KVCacheManager {
+        let tokensPerPage = configuration.kvMode == .paged
+            ? configuration.tokensPerPage : 1 << (Int.bitWidth - (c.contextLength - 1).leadingZeroBitCount)
+        let layout: PageLayout
+        do {
+            layout = try PageLayout(
+                tokensPerPage: tokensPerPage, layerCount: c.layerCount, kvHeadCount: c.kvHeadCount,
+                headSize: c.headSize, elementType: configuration.kvElementType)
+        } catch {
+            throw .invalidConfiguration("\(error)")
+        }
+        let budgetBytes: Int
+        switch configuration.kvMemory {
+        case .bytes(let b): budgetBytes = b
+        case .tokens(let t): budgetBytes = t * layout.bytesPerToken
+        }
+        let storage: PageStorage
+        do { storage = try PageStorage(layout: layout, byteBudget: budgetBytes) } catch {
+            throw .invalidConfiguration("KV budget (\(configuration.kvMode) mode): \(error)")
+        }
+        return KVCacheManager(
+            storage: storage, prefixCaching: configuration.prefixCaching && configuration.kvMode == .paged,
+            maxTokensPerSequence: c.contextLength)
+    }
+
+    /// Why `request` cannot run on this engine, if it cannot (checked again by the loop; callers
+    /// such as a server check first to answer with the reason before streaming).
+    public func validate(_ request: GenerationRequest) throws(EngineError) {
+        let c = bundle.model.configuration
+        guard !request.promptTokens.isEmpty else { throw .emptyPrompt }
+        guard request.promptTokens.count < c.contextLength else {
+            throw .promptTooLong(tokenCount: request.promptTokens.count, contextLength: c.contextLength)
+        }
+        if let bad = request.promptTokens.first(where: { $0 < 0 || Int($0) >= c.vocabularySize }) {
+            throw .invalidToken(bad, vocabularySize: c.vocabularySize)
+        }
+        do { try request.sampling.validate() } catch { throw .invalidSampling(error) }
+        guard request.sampleCount >= 1 else { throw .invalidConfiguration("the sample count must be at least 1") }
+        guard request.stop.maxTokens >= 1 else { throw .invalidConfiguration("max tokens must be at least 1") }
+        if let k = request.logprobCount, !(0...GenerationRequest.maxLogprobCount).contains(k) {
+            throw .invalidConfiguration("logprobs must be from 0 to \(GenerationRequest.maxLogprobCount), got \(k)")
+        }
+        let reserved = min(request.promptTokens.count + request.stop.maxTokens, c.contextLength)
+        if configuration.kvMode != .contiguous && reserved > kvTokenCapacity {
+            throw .exceedsKVBudget(tokenCount: reserved, budgetTokens: kvTokenCapacity)
+        }
+    }
+
+    func admit(_ id: UInt64, _ request: GenerationRequest, _ continuation: Continuation, submitted: Double) {
+        let c = bundle.model.configuration
+        do throws(EngineError) {
+            try validate(request)
+            let reserved = min(request.promptTokens.count + request.stop.maxTokens, c.contextLength)
+            let seq = SequenceID(rawValue: nextSequenceID)
+            do {
+                try scheduler.add(seq, tokens: request.promptTokens, reservedTokenCount: configuration.kvMode == .contiguous ? nil : reserved)
+            } catch {
+                throw .exceedsKVBudget(tokenCount: reserved, budgetTokens: scheduler.tokenCapacity)
+            }
+            nextSequenceID += 1
+            let state = RequestState(request: request, continuation: continuation, submitted: submitted)
+            state.liveSamples.insert(seq)
+            requests[id] = state
+            samples[seq] = SampleState(
+                requestID: id, index: 0, sampler: Sampler(parameters: request.sampling),
+                decoder: StreamingDecoder(tokenizer: bundle.tokenizer))
+        } catch {
+            queuedRequests.subtract(1, ordering: .relaxed)
+            continuation.finish(throwing: error)
+        }
+    }
+}
