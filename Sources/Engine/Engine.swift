@@ -2,6 +2,7 @@ import FlexAttention
 import Foundation
 import Kernels
 import Llama
+import Locking
 import PagedKVCache
 import Sampling
 import Scheduler
@@ -36,12 +37,12 @@ public final class Engine: @unchecked Sendable {
         var cancellations: [UInt64] = []
         var stopping = false
     }
-    let inbox = Mutex(Inbox())
+    let inbox = Locked(Inbox())
     let wake = DispatchSemaphore(value: 0)
     private let nextRequestID = Atomic<UInt64>(1)
     /// Requests submitted whose first step has not come yet (in the inbox or waiting).
     let queuedRequests = Atomic<Int>(0)
-    let publishedUsage: Mutex<EngineUsage>
+    let publishedUsage: Locked<EngineUsage>
     private var thread: Thread?
 
     // MARK: Step loop state (the loop thread only)
@@ -78,7 +79,7 @@ public final class Engine: @unchecked Sendable {
         scheduler.prefillTokenLimit = configuration.prefillTokensPerStep
         store = PagedKVStore(layout: pageLayout, shape: AttentionShape(queryHeadCount: c.headCount, kvHeadCount: c.kvHeadCount, headSize: c.headSize))
         state = LlamaState(configuration: c, activationPrecision: configuration.activationPrecision)
-        publishedUsage = Mutex(EngineUsage(
+        publishedUsage = Locked(EngineUsage(
             runningSequences: 0, waitingSequences: 0, kvMode: configuration.kvMode, tokensPerPage: pageLayout.tokensPerPage,
             pageCount: pageCount, usedPageCount: 0, kvBytesInUse: 0, kvMinimumBytes: 0, kvWasteBytes: 0, kvWastePercent: 0,
             prefixCacheHits: 0, prefixCacheMisses: 0, prefixCacheHitPercent: 0, preemptions: 0,

@@ -2,6 +2,7 @@ import Engine
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Locking
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -22,7 +23,7 @@ public final class OpenAIServer: Sendable {
     public let metrics: ServerMetrics
     let logger: Logger
     /// The engine once the model is loaded (`/health` answers 503 until then).
-    private let engineSlot = Mutex<Engine?>(nil)
+    private let engineSlot = Locked<Engine?>(nil)
     /// Generation requests in the handlers (submitted and not yet answered).
     let inFlight = Atomic<Int>(0)
 

@@ -1,7 +1,7 @@
 import Engine
 import Foundation
+import Locking
 import Prometheus
-import Synchronization
 
 /// Every metric the server exports, registered once, here, in one registry (a name registered
 /// twice with different types traps in swift-prometheus). Names follow vLLM's, so dashboards
@@ -30,7 +30,7 @@ public final class ServerMetrics: Sendable {
     let queueTime: ValueHistogram
 
     /// Engine counters already added to the Prometheus counters (they only grow).
-    private let exported = Mutex((queries: 0, hits: 0, preemptions: 0))
+    private let exported = Locked((queries: 0, hits: 0, preemptions: 0))
 
     /// The reasons `vllm:request_success_total` counts by.
     static let finishReasons = ["stop", "length", "abort"]

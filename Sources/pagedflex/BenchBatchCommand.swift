@@ -1,8 +1,8 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Locking
 import Sampling
-import Synchronization
 
 /// Continuous batching on the real model: many concurrent prompts of random lengths against one
 /// sequence alone, and the paged cache's waste against the contiguous baseline's.
@@ -117,7 +117,7 @@ struct BenchBatchCommand: AsyncParsableCommand {
 
     /// Runs every prompt at once and measures the decode window in which all of them run.
     private func measure(_ engine: Engine, _ prompts: [[Int32]], mode: KVMode) async throws -> Run {
-        let peak = Mutex((bytes: 0, minimum: 0, waste: 0.0, running: 0))
+        let peak = Locked((bytes: 0, minimum: 0, waste: 0.0, running: 0))
         let sampler = Task {
             while !Task.isCancelled {
                 let u = engine.usage()

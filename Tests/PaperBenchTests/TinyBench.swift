@@ -1,6 +1,6 @@
 import Foundation
+import Locking
 import PaperBench
-import Synchronization
 import TestSupport
 
 /// The whole bench at a scale a tiny random model finishes in seconds: every experiment runs,
@@ -52,7 +52,7 @@ enum TinyBench {
     /// progress messages.
     static func run(_ plan: PaperPlan, peerResults: URL? = nil) async throws -> (URL, PaperResults, [String]) {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("paper-bench-\(UUID().uuidString)")
-        let messages = Mutex<[String]>([])
+        let messages = Locked<[String]>([])
         let bench = PaperBench(
             plan: plan, modelPath: try modelPath.get(), text: text, textName: "tiny test text", peerResults: peerResults,
             outputDirectory: folder, command: "pagedflex bench paper (test)",
