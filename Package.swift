@@ -21,13 +21,15 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
-        // The server (OpenAIServer, the only target that imports networking) and its bench client.
-        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        // The server (OpenAIServer, the only target that imports networking) and its bench client
+        // (PlainHTTPClient, on SwiftNIO, which Hummingbird builds anyway). Hummingbird without its
+        // swift-configuration trait: nothing here reads configuration through it.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
-        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // Math on unsafe buffers; the 8-bit integer dot products live in the small C target below.
@@ -35,35 +37,39 @@ let package = Package(
         .target(name: "Kernels", dependencies: ["CKernels"], swiftSettings: swiftSettings),
         // SplitMix64, the one copy of the generator and hash finalizer every target uses.
         .target(name: "SplitMix", swiftSettings: swiftSettings),
+        // The one lock (a pthread mutex the thread sanitizer sees; Locked.swift says why).
+        .target(name: "Locking", swiftSettings: swiftSettings),
         .target(name: "PagedKVCache", dependencies: ["SplitMix"], swiftSettings: swiftSettings),
         .target(name: "FlexAttention", dependencies: ["PagedKVCache", "Kernels"], swiftSettings: swiftSettings),
         // FlexAttention's benchmark harness (paged vs contiguous, memory bandwidth), outside the library.
         .target(name: "AttentionBench", dependencies: ["FlexAttention", "PagedKVCache", "Kernels", "SplitMix"], swiftSettings: swiftSettings),
         .target(name: "GGUF", swiftSettings: swiftSettings),
-        .target(name: "Tokenizers", swiftSettings: swiftSettings),
+        .target(name: "Tokenizers", dependencies: ["Locking"], swiftSettings: swiftSettings),
         .target(name: "Sampling", dependencies: ["SplitMix"], swiftSettings: swiftSettings),
         .target(name: "Llama", dependencies: ["Kernels", "GGUF", "FlexAttention", "PagedKVCache"], swiftSettings: swiftSettings),
         .target(name: "Scheduler", dependencies: ["PagedKVCache"], swiftSettings: swiftSettings),
         .target(
-            name: "Engine", dependencies: ["Llama", "Tokenizers", "Sampling", "GGUF", "PagedKVCache", "Scheduler", "FlexAttention"],
+            name: "Engine", dependencies: ["Locking", "Llama", "Tokenizers", "Sampling", "GGUF", "PagedKVCache", "Scheduler", "FlexAttention"],
             swiftSettings: swiftSettings),
         // The OpenAI-compatible HTTP API on the engine, its Prometheus metrics and the serve bench client.
         .target(
             name: "OpenAIServer",
             dependencies: [
-                "Engine", "Tokenizers", "Sampling", "PagedKVCache",
+                "Engine", "Locking", "Tokenizers", "Sampling", "PagedKVCache", "SplitMix",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings),
         .target(name: "PaperBench", dependencies: ["Engine", "Llama", "FlexAttention", "PagedKVCache", "Tokenizers", "Sampling", "Kernels", "CKernels"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "pagedflex",
-            dependencies: ["Engine", "Llama", "GGUF", "Kernels", "FlexAttention", "PagedKVCache", "PaperBench", "OpenAIServer", "AttentionBench", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["Engine", "Locking", "Llama", "GGUF", "Kernels", "FlexAttention", "PagedKVCache", "PaperBench", "OpenAIServer", "AttentionBench", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings),
 
         // Shared test helpers: a GGUF writer for tiny hermetic models, the naive reference
@@ -86,11 +92,11 @@ let package = Package(
         .testTarget(
             name: "OpenAIServerTests",
             dependencies: [
-                "OpenAIServer", "Engine", "Sampling", "TestSupport", .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "OpenAIServer", "Engine", "Sampling", "TestSupport", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings),
-        .testTarget(name: "PaperBenchTests", dependencies: ["PaperBench", "Engine", "TestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "PaperBenchTests", dependencies: ["PaperBench", "Engine", "Locking", "TestSupport"], swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]
 )

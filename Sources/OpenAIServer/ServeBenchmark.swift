@@ -1,7 +1,6 @@
-import AsyncHTTPClient
 import Foundation
 import NIOCore
-import NIOHTTP1
+import SplitMix
 
 /// A load of N concurrent streaming clients against an OpenAI-compatible server (this one, or
 /// another such as llama.cpp's): prompts of mixed length from a fixed seed, each client sending
@@ -55,37 +54,28 @@ public struct ServeBenchmark: Sendable {
 
     /// Runs the load and summarises it.
     public func run() async throws -> Report {
-        // One connection per client (the pool's default of 8 per host would queue the rest, and
-        // a queued request times out as if the server could not be reached).
-        var configuration = HTTPClient.Configuration()
-        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: options.clients)
-        configuration.timeout = .init(connect: .seconds(30))
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        do {
-            let model = try await resolveModel(client)
-            let prompts = Self.prompts(count: options.clients * options.requestsPerClient, words: options.promptWords, seed: options.seed)
-            let start = ContinuousClock.now
-            let samples = await withTaskGroup(of: [Sample].self) { group in
-                for c in 0..<options.clients {
-                    group.addTask {
-                        var out: [Sample] = []
-                        for r in 0..<options.requestsPerClient {
-                            out.append(await one(client, model: model, prompt: prompts[c * options.requestsPerClient + r]))
-                        }
-                        return out
+        // Each client has its own connection for each request (as a user's client would), so
+        // nothing queues on the client side.
+        let client = try PlainHTTPClient(url: options.url, readTimeout: .milliseconds(Int64(options.timeoutSeconds * 1000)))
+        let model = try await resolveModel(client)
+        let prompts = Self.prompts(count: options.clients * options.requestsPerClient, words: options.promptWords, seed: options.seed)
+        let start = ContinuousClock.now
+        let samples = await withTaskGroup(of: [Sample].self) { group in
+            for c in 0..<options.clients {
+                group.addTask {
+                    var out: [Sample] = []
+                    for r in 0..<options.requestsPerClient {
+                        out.append(await one(client, model: model, prompt: prompts[c * options.requestsPerClient + r]))
                     }
+                    return out
                 }
-                var all: [Sample] = []
-                for await s in group { all += s }
-                return all
             }
-            let seconds = Self.seconds(ContinuousClock.now - start)
-            try await client.shutdown()
-            return Self.summarise(samples, url: options.url, model: model, clients: options.clients, seconds: seconds)
-        } catch {
-            try? await client.shutdown()
-            throw error
+            var all: [Sample] = []
+            for await s in group { all += s }
+            return all
         }
+        let seconds = Self.seconds(ContinuousClock.now - start)
+        return Self.summarise(samples, url: options.url, model: model, clients: options.clients, seconds: seconds)
     }
 
     static func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
@@ -119,14 +109,8 @@ public struct ServeBenchmark: Sendable {
             "about", "winter", "light", "machines", "learn", "to", "read", "old", "maps", "while", "children", "sing", "near",
             "market", "square", "every", "morning", "before", "rain", "falls", "on", "green", "hills", "under", "quiet", "sky",
         ]
-        var state = seed
-        func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        var generator = SplitMix64(seed: seed)
+        func next() -> UInt64 { generator.next() }
         return (0..<count).map { _ in
             let n = words.lowerBound + Int(next() % UInt64(words.count))
             let text = (0..<n).map { _ in vocabulary[Int(next() % UInt64(vocabulary.count))] }.joined(separator: " ")
@@ -134,56 +118,47 @@ public struct ServeBenchmark: Sendable {
         }
     }
 
-    private func headers() -> HTTPHeaders {
-        var h = HTTPHeaders([("Content-Type", "application/json")])
-        if let apiKey = options.apiKey { h.add(name: "Authorization", value: "Bearer \(apiKey)") }
+    private func headers() -> [(String, String)] {
+        var h = [("Content-Type", "application/json")]
+        if let apiKey = options.apiKey { h.append(("Authorization", "Bearer \(apiKey)")) }
         return h
     }
 
     /// The model to name: the option, or the first that `/v1/models` lists.
-    private func resolveModel(_ client: HTTPClient) async throws -> String {
+    private func resolveModel(_ client: PlainHTTPClient) async throws -> String {
         if let model = options.model { return model }
-        var request = HTTPClientRequest(url: options.url + "/v1/models")
-        request.headers = headers()
-        let response = try await client.execute(request, timeout: .seconds(30))
-        let body = try await response.body.collect(upTo: 1 << 20)
+        let response = try await client.send(.GET, "/v1/models", headers: headers(), limit: 1 << 20)
+        guard response.status == .ok else { throw BenchError("\(options.url)/v1/models: HTTP \(response.status.code): \(response.text.prefix(200))") }
         struct Models: Decodable { struct Model: Decodable { let id: String }; let data: [Model] }
-        guard let first = try JSONDecoder().decode(Models.self, from: Data(buffer: body)).data.first else {
+        guard let first = try JSONDecoder().decode(Models.self, from: Data(response.body)).data.first else {
             throw BenchError("\(options.url)/v1/models lists no model")
         }
         return first.id
     }
 
-    private func one(_ client: HTTPClient, model: String, prompt: (words: Int, text: String)) async -> Sample {
+    private func one(_ client: PlainHTTPClient, model: String, prompt: (words: Int, text: String)) async -> Sample {
         var sample = Sample(promptWords: prompt.words, outputTokens: 0, timeToFirstToken: nil, gaps: [], seconds: 0, error: nil)
         let start = ContinuousClock.now
         do {
-            var request = HTTPClientRequest(url: options.url + "/v1/completions")
-            request.method = .POST
-            request.headers = headers()
             let body: [String: Any] = [
                 "model": model, "prompt": prompt.text, "max_tokens": options.maxTokens, "temperature": 0, "stream": true,
             ]
-            request.body = .bytes(ByteBuffer(bytes: jsonBytes(body)))
-            let response = try await client.execute(request, timeout: .milliseconds(Int64(options.timeoutSeconds * 1000)))
-            guard response.status == .ok else {
-                let text = try await response.body.collect(upTo: 1 << 16)
-                throw BenchError("HTTP \(response.status.code): \(String(buffer: text))")
-            }
-            var pending = ""
-            var last: ContinuousClock.Instant?
-            var done = false
-            for try await buffer in response.body {
-                pending += String(buffer: buffer)
-                while let end = pending.range(of: "\n\n") {
-                    let event = String(pending[..<end.lowerBound])
-                    pending.removeSubrange(..<end.upperBound)
-                    for line in event.split(separator: "\n") where line.hasPrefix("data: ") {
-                        let payload = line.dropFirst(6)
+            let initial = sample
+            sample = try await client.exchange(.POST, "/v1/completions", headers: headers(), body: jsonBytes(body)) { head, reader in
+                var sample = initial
+                guard head.status == .ok else {
+                    let text = String(decoding: try await reader.collect(upTo: 1 << 16), as: UTF8.self)
+                    throw BenchError("HTTP \(head.status.code): \(text.prefix(500))")
+                }
+                var events = ServerSentEvents()
+                var last: ContinuousClock.Instant?
+                var done = false
+                while let buffer = try await reader.next() {
+                    for payload in events.feed(buffer.readableBytesView) {
                         if payload == "[DONE]" { done = true; continue }
-                        guard let data = payload.data(using: .utf8),
-                            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-                        else { throw BenchError("a chunk that is not JSON: \(payload.prefix(200))") }
+                        guard let object = try? JSONSerialization.jsonObject(with: Data(payload.utf8)) as? [String: Any] else {
+                            throw BenchError("a chunk that is not JSON: \(payload.prefix(200))")
+                        }
                         if let error = object["error"] { throw BenchError("the stream failed: \(error)") }
                         let choices = object["choices"] as? [[String: Any]] ?? []
                         guard let text = choices.first?["text"] as? String, !text.isEmpty else { continue }
@@ -193,13 +168,42 @@ public struct ServeBenchmark: Sendable {
                         sample.outputTokens += 1
                     }
                 }
+                if !done { throw BenchError("the stream ended without data: [DONE]") }
+                return sample
             }
-            if !done { throw BenchError("the stream ended without data: [DONE]") }
         } catch {
             sample.error = "\(error)"
         }
         sample.seconds = Self.seconds(ContinuousClock.now - start)
         return sample
+    }
+}
+
+/// Cuts a server-sent-event stream into the `data:` payloads of its events, across chunk
+/// boundaries (an event ends with a blank line; `:` comment lines are dropped).
+public struct ServerSentEvents: Sendable {
+    private var pending: [UInt8] = []
+
+    public init() {}
+
+    /// The payloads of the events that `bytes` completes.
+    public mutating func feed(_ bytes: some Sequence<UInt8>) -> [String] {
+        pending += bytes
+        var payloads: [String] = []
+        var start = 0
+        var i = 0
+        while i + 1 < pending.count {
+            if pending[i] == UInt8(ascii: "\n") && pending[i + 1] == UInt8(ascii: "\n") {
+                let event = String(decoding: pending[start..<i], as: UTF8.self)
+                for line in event.split(separator: "\n") where line.hasPrefix("data: ") { payloads.append(String(line.dropFirst(6))) }
+                i += 2
+                start = i
+            } else {
+                i += 1
+            }
+        }
+        pending.removeFirst(start)
+        return payloads
     }
 }
 

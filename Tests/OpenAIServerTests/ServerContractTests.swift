@@ -1,8 +1,6 @@
-import AsyncHTTPClient
 import Engine
 import Foundation
 import HTTPTypes
-import HummingbirdTesting
 import NIOCore
 import OpenAIServer
 import Sampling
@@ -323,23 +321,19 @@ import Testing
     @Test func clientsThatDisconnectFreeTheirPages() async throws {
         try await withLiveServer { port, server in
             let engine = try #require(server.engine)
-            let client = HTTPClient(eventLoopGroupProvider: .singleton)
-            defer { _ = client.shutdown() }
+            let client = PlainHTTPClient(host: "127.0.0.1", port: port, readTimeout: .seconds(30))
             for afterChunks in [2, 0] {
                 let reading = Task {
-                    var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/completions")
-                    request.method = .POST
-                    request.headers.add(name: "Content-Type", value: "application/json")
                     let body = #"{"prompt": "a long story", "max_tokens": 200, "stream": true}"#
-                    request.body = .bytes(ByteBuffer(string: body))
-                    let response = try await client.execute(request, timeout: .seconds(30))
-                    var chunks = 0
-                    for try await _ in response.body {
-                        chunks += 1
-                        if chunks > afterChunks { break }
+                    try await client.exchange(.POST, "/v1/completions", headers: [("Content-Type", "application/json")], body: Array(body.utf8)) { _, reader in
+                        var chunks = 0
+                        while try await reader.next() != nil {
+                            chunks += 1
+                            if chunks > afterChunks { break }
+                        }
                     }
                 }
-                try await reading.value  // leaving the body unread closes the connection
+                try await reading.value  // leaving the exchange unread closes the connection
                 var used = -1
                 for _ in 0..<300 {
                     let u = engine.usage()

@@ -2,9 +2,9 @@ import Engine
 import Foundation
 import HTTPTypes
 import Hummingbird
-import HummingbirdTesting
 import Logging
 import NIOCore
+import NIOHTTP1
 import OpenAIServer
 import TestSupport
 
@@ -38,39 +38,55 @@ func makeServer(
     return (OpenAIServer(configuration: config, engine: loaded ? engine : nil, logger: logger), engine)
 }
 
-/// A server on a fresh engine over the tiny model, with `body` given the in-process client.
+/// A server on a fresh engine over the tiny model, on a free loopback port, with `body` given a
+/// client of it (every test goes through a real connection, as a user's client would).
 func withServer<T: Sendable>(
-    _ setup: TestingSetup = .router,
     engine configure: (inout EngineConfiguration) -> Void = { _ in },
     server adjust: (inout ServerConfiguration) -> Void = { _ in },
     loaded: Bool = true,
-    _ body: @Sendable (any TestClientProtocol, OpenAIServer) async throws -> T
+    _ body: @Sendable (TestClient, OpenAIServer) async throws -> T
 ) async throws -> T {
     let (server, engine) = try makeServer(engine: configure, server: adjust, loaded: loaded)
     defer { engine.shutdown() }
-    var logger = Logger(label: "test")
-    logger.logLevel = .critical
-    let app = Application(router: server.makeRouter(), configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: logger)
-    return try await app.test(setup) { client in try await body(client, server) }
+    return try await server.serving { port in try await body(TestClient(http: PlainHTTPClient(host: "127.0.0.1", port: port)), server) }
 }
 
-extension TestClientProtocol {
+/// The tests' client: JSON in, the whole response out.
+struct TestClient: Sendable {
+    let http: PlainHTTPClient
+
     /// POSTs `json` (an object, or raw text when a String) to `uri`.
     func post(_ uri: String, _ json: Any, headers: HTTPFields = [:]) async throws -> TestResponse {
         let bytes: [UInt8]
         if let text = json as? String { bytes = Array(text.utf8) } else { bytes = Array(try JSONSerialization.data(withJSONObject: json)) }
         var h = headers
         h[.contentType] = "application/json"
-        return try await execute(uri: uri, method: .post, headers: h, body: ByteBuffer(bytes: bytes))
+        return try await execute(uri, method: .POST, headers: h, body: bytes)
     }
 
     func get(_ uri: String, headers: HTTPFields = [:]) async throws -> TestResponse {
-        try await execute(uri: uri, method: .get, headers: headers)
+        try await execute(uri, method: .GET, headers: headers)
+    }
+
+    func execute(_ uri: String, method: NIOHTTP1.HTTPMethod, headers: HTTPFields, body: [UInt8] = []) async throws -> TestResponse {
+        let response = try await http.send(method, uri, headers: headers.map { ($0.name.rawName, $0.value) }, body: body)
+        var fields = HTTPFields()
+        for (name, value) in response.head.headers {
+            if let field = HTTPField.Name(name) { fields.append(HTTPField(name: field, value: value)) }
+        }
+        return TestResponse(status: HTTPResponse.Status(code: Int(response.status.code)), headers: fields, body: response.body)
     }
 }
 
+/// A response as the tests read it, in swift-http-types' terms.
+struct TestResponse: Sendable {
+    let status: HTTPResponse.Status
+    let headers: HTTPFields
+    let body: [UInt8]
+}
+
 extension TestResponse {
-    var text: String { String(buffer: body) }
+    var text: String { String(decoding: body, as: UTF8.self) }
     var object: [String: Any] { ((try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any]) ?? [:] }
     /// The `error` object of an OpenAI error response.
     var error: [String: Any]? { object["error"] as? [String: Any] }
