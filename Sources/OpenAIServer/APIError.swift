@@ -14,6 +14,8 @@ public struct APIError: Error, Sendable, Hashable, CustomStringConvertible {
     public var code: String?
     /// Seconds the client should wait before retrying (429, 503).
     public var retryAfter: Int?
+    /// Whether the answer says `Connection: close` (the server closes the connection after it).
+    public var closesConnection = false
 
     public init(status: HTTPResponse.Status, message: String, type: String, param: String? = nil, code: String? = nil, retryAfter: Int? = nil) {
         self.status = status
@@ -91,6 +93,7 @@ public struct APIError: Error, Sendable, Hashable, CustomStringConvertible {
     var response: Response {
         var headers: HTTPFields = [.contentType: "application/json"]
         if let retryAfter { headers[.retryAfter] = String(retryAfter) }
+        if closesConnection { headers[.connection] = "close" }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 }

@@ -2,6 +2,7 @@ import Engine
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Locking
 import Logging
 import NIOCore
 
@@ -9,7 +10,32 @@ extension OpenAIServer {
     /// `POST /v1/completions` and `POST /v1/chat/completions`.
     func generate(_ request: Request, kind: GenerationJob.Kind) async throws(APIError) -> Response {
         let engine = try requireEngine()
-        let body = try await body(of: request)
+        // The body is read through Hummingbird's inbound-close watch, which then goes on reading
+        // the connection: a client that closes it while its answer is computed (a non-streamed
+        // request, which writes nothing until the end) cancels the generation. Streams notice
+        // a vanished client themselves, at their next write or ping.
+        // Hummingbird closes the connection after such a request, so every answer says so.
+        let watch = InboundCloseWatch()
+        do {
+            var response = try await request.body.consumeWithInboundCloseHandler { body in
+                let bytes: ByteBuffer
+                do { bytes = try await body.collect(upTo: configuration.maxBodyBytes) } catch {
+                    throw APIError.bodyTooLarge(limit: configuration.maxBodyBytes)
+                }
+                return try await generate(JSONValue.parse(Array(bytes.readableBytesView)), kind: kind, engine: engine, watch: watch)
+            } onInboundClosed: {
+                watch.close()
+            }
+            response.headers[.connection] = "close"
+            return response
+        } catch {
+            var apiError = (error as? APIError) ?? APIError(.cancelled)
+            apiError.closesConnection = true
+            throw apiError
+        }
+    }
+
+    private func generate(_ body: JSONValue, kind: GenerationJob.Kind, engine: Engine, watch: InboundCloseWatch) async throws(APIError) -> Response {
         let parser = RequestParser(bundle: engine.bundle, modelName: configuration.modelName, tokenCapacity: engine.kvTokenCapacity)
         let job = kind == .chat ? try parser.chat(body) : try parser.completion(body)
         do { try engine.validate(job.request) } catch { throw APIError(error) }
@@ -30,19 +56,35 @@ extension OpenAIServer {
                 })
         }
         defer { inFlight.subtract(1, ordering: .relaxed) }
-        var done = result
-        var trace2 = trace
-        do {
-            for try await event in events {
-                trace2.observe(event)
-                done.add(event)
+        // Collected in a task of its own, which the watch cancels if the client goes away
+        // (cancelling its iteration of `events` cancels the request in the engine).
+        let collecting = Task { () -> Collected in
+            var collected = Collected(result: result, trace: trace)
+            do {
+                for try await event in events {
+                    collected.trace.observe(event)
+                    collected.result.add(event)
+                }
+            } catch {
+                collected.error = error
             }
-        } catch {
-            finish(done, trace: trace2, reason: "abort", error: error)
+            return collected
+        }
+        watch.onClose { collecting.cancel() }
+        let done = await withTaskCancellationHandler { await collecting.value } onCancel: { collecting.cancel() }
+        if let error = done.error ?? (watch.isClosed ? EngineError.cancelled : nil) {
+            finish(done.result, trace: done.trace, reason: "abort", error: error)
             throw APIError((error as? EngineError) ?? .cancelled)
         }
-        finish(done, trace: trace2, reason: nil, error: nil)
-        return json(done.response(tokensPerPage: engine.pageLayout.tokensPerPage))
+        finish(done.result, trace: done.trace, reason: nil, error: nil)
+        return json(done.result.response(tokensPerPage: engine.pageLayout.tokensPerPage))
+    }
+
+    /// A non-streamed request's events, gathered.
+    private struct Collected: Sendable {
+        var result: CompletionResult
+        var trace: RequestTrace
+        var error: (any Error)?
     }
 
     /// Writes `events` as server-sent events: one `data:` chunk per token event, comment pings
@@ -155,6 +197,31 @@ extension OpenAIServer {
         } else {
             logger.info("request done", metadata: metadata)
         }
+    }
+}
+
+/// Whether the client closed its connection, and what to run when it does (at most once, at
+/// once if it already has).
+final class InboundCloseWatch: Sendable {
+    private let state = Locked<(closed: Bool, action: (@Sendable () -> Void)?)>((false, nil))
+
+    var isClosed: Bool { state.withLock { $0.closed } }
+
+    func close() {
+        let action = state.withLock { s -> (@Sendable () -> Void)? in
+            s.closed = true
+            defer { s.action = nil }
+            return s.action
+        }
+        action?()
+    }
+
+    func onClose(_ action: @escaping @Sendable () -> Void) {
+        let closed = state.withLock { s -> Bool in
+            if !s.closed { s.action = action }
+            return s.closed
+        }
+        if closed { action() }
     }
 }
 

@@ -265,6 +265,25 @@ class OpenAIClientTests(unittest.TestCase):
         self.assertEqual(value(after, "vllm:request_success_total", finished_reason="abort")
                          - value(before, "vllm:request_success_total", finished_reason="abort"), 3)
 
+    def test_a_vanished_non_streamed_client_cancels_its_request(self):
+        """A non-streamed request writes nothing until it ends: the server must notice the closed
+        connection itself (its read side) and cancel the generation, not run 1,000 tokens."""
+        before = self.server.metrics()
+        body = {"model": self.server.model, "prompt": "Once upon a time, in a small village,", "max_tokens": 1000,
+                "temperature": 0}
+        u = urllib.parse.urlsplit(self.server.url)
+        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=TIMEOUT)
+        conn.request("POST", "/v1/completions", body=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+        time.sleep(0.5)  # generating now
+        conn.close()
+        closed = time.time()
+        usage = wait_idle(self.server, 10)
+        self.assertEqual(usage["usedPageCount"] + usage["runningSequences"] + usage["waitingSequences"], 0, usage)
+        self.assertLess(time.time() - closed, 5)
+        after = self.server.metrics()
+        self.assertEqual(value(after, "vllm:request_success_total", finished_reason="abort")
+                         - value(before, "vllm:request_success_total", finished_reason="abort"), 1)
+
 
 class LoadTest(unittest.TestCase):
     """32 concurrent streaming clients (a quarter go away early), then a burst past
