@@ -177,6 +177,21 @@ PF_AVX2 static inline void NAME##_avx2(const uint8_t *row, int blocks, const flo
         }                                                                                               \
         y[(size_t)t * ys] = pf_hsum(a) + o;                                                             \
     }                                                                                                   \
+}                                                                                                       \
+/* One token, two rows (decode): two independent accumulator chains, the same operations per row. */ \
+PF_AVX2 static inline void NAME##_pair(const uint8_t *ra, const uint8_t *rb, int blocks, const float *x,    \
+                                       const float *sums, float *y) {                                  \
+    __m256 aa = _mm256_setzero_ps(), ab = aa; float oa = 0, ob = 0;                                     \
+    for (int k = 0; k < blocks; k++) {                                                                  \
+        pf_block ba, bb;                                                                                \
+        DECODE(ra + (size_t)(k / GROUP) * BYTES, k % GROUP, &ba);                                       \
+        DECODE(rb + (size_t)(k / GROUP) * BYTES, k % GROUP, &bb);                                       \
+        const float *xb = x + (size_t)k * 32;                                                           \
+        __m256 pa = pf_partial(&ba, xb), pb = pf_partial(&bb, xb);                                      \
+        PF_ACC(aa, pa, ba, SCALED); PF_ACC(ab, pb, bb, SCALED);                                         \
+        if (OFFSET) { oa = __builtin_fmaf(ba.offset, sums[k], oa); ob = __builtin_fmaf(bb.offset, sums[k], ob); } \
+    }                                                                                                   \
+    y[0] = pf_hsum(aa) + oa; y[1] = pf_hsum(ab) + ob;                                                   \
 }
 
 // Groups of one block, or K-quant super-blocks of 8 (BYTES is the group's size).
@@ -198,7 +213,13 @@ PF_AVX2 static void NAME##_rows(const uint8_t *w, size_t row_bytes, int blocks, 
     const size_t k = (size_t)blocks * 32;                                                               \
     for (int t0 = 0; t0 < ntok; t0 += PF_TOKEN_BLOCK) {                                                 \
         int t1 = t0 + PF_TOKEN_BLOCK < ntok ? t0 + PF_TOKEN_BLOCK : ntok;                               \
-        for (int r = r0; r < r1; r++) {                                                                 \
+        int r = r0;                                                                                     \
+        if (t1 - t0 < 4)                                                                                \
+            for (; r + 2 <= r1; r += 2)                                                                 \
+                for (int t = t0; t < t1; t++)                                                           \
+                    NAME##_pair(w + (size_t)r * row_bytes, w + (size_t)(r + 1) * row_bytes, blocks,     \
+                                x + t * k, sums + (size_t)t * blocks, y + (size_t)t * ys + r);          \
+        for (; r < r1; r++) {                                                                           \
             const uint8_t *row = w + (size_t)r * row_bytes;                                             \
             int t = t0;                                                                                 \
             for (; t + 4 <= t1; t += 4)                                                                 \

@@ -107,67 +107,68 @@ PF_AVX2 static inline void pf_wdecode(int type, const uint8_t *p, int j, pf_wblo
     }
 }
 
-#define PF_Q8_STEP(acc, off, b, xb)                                                                  \
-    do {                                                                                             \
-        __m256i xq = _mm256_loadu_si256((const __m256i *)(xb)->q);                                   \
-        __m256 dot = (b).is_signed ? pf_sdot((b).w, xq) : pf_udot((b).w, xq);                        \
-        if ((b).lane_scaled) dot = _mm256_mul_ps(dot, (b).lanes);                                    \
-        acc = _mm256_fmadd_ps(_mm256_set1_ps((b).d * (xb)->d), dot, acc);                             \
-        off = __builtin_fmaf((b).offset, (xb)->s, off);                                              \
-    } while (0)
+/// AVX-VNNI (VEX) and AVX-512 VNNI (EVEX, 256-bit with VL): one vpdpbusd does what pmaddubsw +
+/// pmaddwd do. Equal bit for bit: no pair sum of pmaddubsw saturates here (|w| ≤ 128 after the
+/// sign move, |x| ≤ 127, so a pair is at most 32,512).
+#define PF_VNNI __attribute__((target("avx2,fma,f16c,avxvnni")))
+#define PF_VNNI512 __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512vnni")))
 
-PF_AVX2 static void pf_q8_rows(int type, const uint8_t *w, size_t row_bytes, size_t group_bytes, int group, int blocks,
-                               int r0, int r1, const pf_q8_block *x, int ntok, float *y, size_t ys) {
-    for (int t0 = 0; t0 < ntok; t0 += 64) {
-        int t1 = t0 + 64 < ntok ? t0 + 64 : ntok;
-        for (int r = r0; r < r1; r++) {
-            const uint8_t *row = w + (size_t)r * row_bytes;
-            int t = t0;
-            for (; t + 4 <= t1; t += 4) {
-                const pf_q8_block *x0 = x + (size_t)t * blocks;
-                __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-                float o0 = 0, o1 = 0, o2 = 0, o3 = 0;
-                for (int k = 0; k < blocks; k++) {
-                    pf_wblock b; pf_wdecode(type, row + (size_t)(k / group) * group_bytes, k % group, &b);
-                    PF_Q8_STEP(a0, o0, b, x0 + k);
-                    PF_Q8_STEP(a1, o1, b, x0 + blocks + k);
-                    PF_Q8_STEP(a2, o2, b, x0 + 2 * blocks + k);
-                    PF_Q8_STEP(a3, o3, b, x0 + 3 * blocks + k);
-                }
-                float *yt = y + (size_t)t * ys + r;
-                yt[0] = pf_hsum8(a0) + o0; yt[ys] = pf_hsum8(a1) + o1;
-                yt[2 * ys] = pf_hsum8(a2) + o2; yt[3 * ys] = pf_hsum8(a3) + o3;
-            }
-            for (; t < t1; t++) {
-                const pf_q8_block *xt = x + (size_t)t * blocks;
-                __m256 a = _mm256_setzero_ps(); float o = 0;
-                for (int k = 0; k < blocks; k++) {
-                    pf_wblock b; pf_wdecode(type, row + (size_t)(k / group) * group_bytes, k % group, &b);
-                    PF_Q8_STEP(a, o, b, xt + k);
-                }
-                y[(size_t)t * ys + r] = pf_hsum8(a) + o;
-            }
-        }
-    }
+PF_VNNI static inline __m256 pf_udot_vnni(__m256i w, __m256i x) {
+    return _mm256_cvtepi32_ps(_mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), w, x));
 }
+PF_VNNI static inline __m256 pf_sdot_vnni(__m256i w, __m256i x) {
+    return pf_udot_vnni(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
+}
+PF_VNNI512 static inline __m256 pf_udot_vnni512(__m256i w, __m256i x) {
+    return _mm256_cvtepi32_ps(_mm256_dpbusd_epi32(_mm256_setzero_si256(), w, x));
+}
+PF_VNNI512 static inline __m256 pf_sdot_vnni512(__m256i w, __m256i x) {
+    return pf_udot_vnni512(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
+}
+
+#define PF_Q8_TARGET PF_AVX2
+#define PF_Q8_UDOT pf_udot
+#define PF_Q8_SDOT pf_sdot
+#define PF_Q8_SUFFIX _avx2
+#include "q8_rows.h"
+#undef PF_Q8_TARGET
+#undef PF_Q8_UDOT
+#undef PF_Q8_SDOT
+#undef PF_Q8_SUFFIX
+
+#define PF_Q8_TARGET PF_VNNI
+#define PF_Q8_UDOT pf_udot_vnni
+#define PF_Q8_SDOT pf_sdot_vnni
+#define PF_Q8_SUFFIX _vnni
+#include "q8_rows.h"
+#undef PF_Q8_TARGET
+#undef PF_Q8_UDOT
+#undef PF_Q8_SDOT
+#undef PF_Q8_SUFFIX
+
+#define PF_Q8_TARGET PF_VNNI512
+#define PF_Q8_UDOT pf_udot_vnni512
+#define PF_Q8_SDOT pf_sdot_vnni512
+#define PF_Q8_SUFFIX _vnni512
+#include "q8_rows.h"
+#undef PF_Q8_TARGET
+#undef PF_Q8_UDOT
+#undef PF_Q8_SDOT
+#undef PF_Q8_SUFFIX
 
 int pf_matmul_rows_q8(int type, const void *weights, size_t row_bytes, int blocks, int r0, int r1,
                       const pf_q8_block *x, int ntok, float *y, size_t ys) {
-    size_t group_bytes;
-    int group = 1;
-    switch (type) {
-    case PF_WEIGHT_Q4_1: group_bytes = 20; break;
-    case PF_WEIGHT_Q4_0: group_bytes = 18; break;
-    case PF_WEIGHT_Q8_0: group_bytes = 34; break;
-    case PF_WEIGHT_Q5_0: group_bytes = 22; break;
-    case PF_WEIGHT_Q5_1: group_bytes = 24; break;
-    case PF_WEIGHT_Q4_K: group_bytes = 144; group = 8; break;
-    case PF_WEIGHT_Q5_K: group_bytes = 176; group = 8; break;
-    case PF_WEIGHT_Q6_K: group_bytes = 210; group = 8; break;
+    return pf_q8_dispatch_avx2(type, weights, row_bytes, blocks, r0, r1, x, ntok, y, ys);
+}
+
+int pf_matmul_rows_q8_on(int isa, int type, const void *weights, size_t row_bytes, int blocks, int r0, int r1,
+                         const pf_q8_block *x, int ntok, float *y, size_t ys) {
+    switch (isa) {
+    case PF_ISA_AVX2: return pf_q8_dispatch_avx2(type, weights, row_bytes, blocks, r0, r1, x, ntok, y, ys);
+    case PF_ISA_AVXVNNI: return pf_q8_dispatch_vnni(type, weights, row_bytes, blocks, r0, r1, x, ntok, y, ys);
+    case PF_ISA_AVX512VNNI: return pf_q8_dispatch_vnni512(type, weights, row_bytes, blocks, r0, r1, x, ntok, y, ys);
     default: return 0;
     }
-    pf_q8_rows(type, (const uint8_t *)weights, row_bytes, group_bytes, group, blocks, r0, r1, x, ntok, y, ys);
-    return 1;
 }
 
 #else
@@ -175,5 +176,10 @@ int pf_matmul_rows_q8(int type, const void *weights, size_t row_bytes, int block
                       const pf_q8_block *x, int ntok, float *y, size_t ys) {
     (void)type; (void)weights; (void)row_bytes; (void)blocks; (void)r0; (void)r1; (void)x; (void)ntok; (void)y; (void)ys;
     return 0;
+}
+int pf_matmul_rows_q8_on(int isa, int type, const void *weights, size_t row_bytes, int blocks, int r0, int r1,
+                         const pf_q8_block *x, int ntok, float *y, size_t ys) {
+    (void)isa;
+    return pf_matmul_rows_q8(type, weights, row_bytes, blocks, r0, r1, x, ntok, y, ys);
 }
 #endif

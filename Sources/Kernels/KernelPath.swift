@@ -3,7 +3,8 @@ import Foundation
 
 /// The CPU code path the kernels take, chosen once per process and read in this one place.
 ///
-/// By default the fastest path the CPU has. `PAGEDFLEX_KERNELS=portable|avx2` forces one (the
+/// By default the fastest path the CPU has. `PAGEDFLEX_KERNELS=portable|avx2|avx512vnni|avxvnni`
+/// forces one (the
 /// tests run the kernel suites once per path the machine has); a forced path the CPU lacks, or
 /// an unknown name, falls back to the default and says so in ``environmentProblem``. Every
 /// kernel with a CPU-specific variant (C or Swift) asks ``active``, never the CPU itself.
@@ -12,6 +13,11 @@ public enum KernelPath: String, Sendable, CaseIterable, Comparable {
     case portable
     /// The C kernels of `CKernels` with AVX2, FMA and F16C.
     case avx2
+    /// As `avx2`, with the 8-bit kernels' dot products in AVX-512 VNNI's `vpdpbusd` (256-bit, VL).
+    case avx512vnni
+    /// As `avx2`, with the 8-bit kernels' dot products in AVX-VNNI's `vpdpbusd` (VEX-encoded; no
+    /// AVX-512 state). Preferred where both VNNI forms exist: the same work, the leaner encoding.
+    case avxvnni
 
     /// The environment variable that forces a path.
     public static let environmentVariable = "PAGEDFLEX_KERNELS"
@@ -21,6 +27,21 @@ public enum KernelPath: String, Sendable, CaseIterable, Comparable {
         switch self {
         case .portable: true
         case .avx2: pf_cpu_has_avx2_fma() == 1
+        case .avx512vnni: pf_cpu_has_avx512vnni() == 1
+        case .avxvnni: pf_cpu_has_avxvnni() == 1
+        }
+    }
+
+    /// Whether the path runs the AVX2/FMA/F16C C kernels (every path but the portable one).
+    public var usesCKernels: Bool { self != .portable }
+
+    /// The instruction set of the 8-bit kernel on this path (`PF_ISA_*`), nil on the portable one.
+    var q8InstructionSet: Int32? {
+        switch self {
+        case .portable: nil
+        case .avx2: Int32(PF_ISA_AVX2)
+        case .avx512vnni: Int32(PF_ISA_AVX512VNNI)
+        case .avxvnni: Int32(PF_ISA_AVXVNNI)
         }
     }
 

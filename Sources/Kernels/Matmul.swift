@@ -10,9 +10,10 @@ import CKernels
 import Foundation
 
 public enum Matmul {
-    /// Whether the AVX2/FMA/F16C kernels of CKernels run (``KernelPath/active``); otherwise the
-    /// portable Swift kernels below, which compute the same operations in the same order.
-    public static var usesAVX2: Bool { KernelPath.active == .avx2 }
+    /// Whether the AVX2/FMA/F16C kernels of CKernels run (``KernelPath/active`` is `avx2` or one
+    /// of the VNNI paths above it); otherwise the portable Swift kernels below, which compute the
+    /// same operations in the same order.
+    public static var usesAVX2: Bool { KernelPath.active.usesCKernels }
 
     /// Tokens per block of X kept hot in cache while all rows pass over it.
     @usableFromInline static let tokenBlock = 64

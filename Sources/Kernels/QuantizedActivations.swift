@@ -56,14 +56,31 @@ extension Matmul {
         _ w: WeightMatrix, q8 x: Q8Activations, y: UnsafeMutablePointer<Float>, yStride: Int? = nil,
         pool: ThreadPool = .shared
     ) {
+        multiply(w, q8: x, y: y, yStride: yStride, pool: pool, path: KernelPath.active)
+    }
+
+    /// ``multiply(_:q8:y:yStride:pool:)`` on a chosen path (tests compare them): any path but the
+    /// portable one, which the CPU must have.
+    static func multiply(
+        _ w: WeightMatrix, q8 x: Q8Activations, y: UnsafeMutablePointer<Float>, yStride: Int?,
+        pool: ThreadPool, path: KernelPath
+    ) {
         precondition(supportsQ8(w) && x.blocksPerRow == w.blocksPerRow, "the 8-bit path needs quantized weights of the same width")
+        precondition(path.usesCKernels && path.isAvailable, "the 8-bit path needs AVX2")
         let stride = yStride ?? w.rowCount
-        let xq = x.pointer
-        let tokens = x.tokenCount
         pool.parallelRanges(w.rowCount, granularity: 4, chunks: pool.threadCount * 8) { rows in
-            _ = pf_matmul_rows_q8(
-                w.type.kernelCode, w.base, w.bytesPerRow, Int32(w.blocksPerRow), Int32(rows.lowerBound),
-                Int32(rows.upperBound), xq, Int32(tokens), y, stride)
+            q8Rows(w, rows, x.pointer, tokenCount: x.tokenCount, y: y, yStride: stride, path: path)
         }
+    }
+
+    /// Rows `rows` of `y = X Wᵀ` on the 8-bit kernel of `path` (one share of a parallel loop).
+    @inline(__always)
+    static func q8Rows(
+        _ w: WeightMatrix, _ rows: Range<Int>, _ x: UnsafePointer<pf_q8_block>, tokenCount: Int,
+        y: UnsafeMutablePointer<Float>, yStride: Int, path: KernelPath = KernelPath.active
+    ) {
+        _ = pf_matmul_rows_q8_on(
+            path.q8InstructionSet ?? Int32(PF_ISA_AVX2), w.type.kernelCode, w.base, w.bytesPerRow, Int32(w.blocksPerRow),
+            Int32(rows.lowerBound), Int32(rows.upperBound), x, Int32(tokenCount), y, yStride)
     }
 }

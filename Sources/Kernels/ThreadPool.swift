@@ -45,6 +45,8 @@ public final class ThreadPool: @unchecked Sendable {
     private let membership = Atomic<Int>(0)
     private static let closedBit = 1 << 40
     private let busy = Atomic<Bool>(false)
+    /// Loops issued (parallel or run serially), for profiles.
+    private let loops = Atomic<Int>(0)
     private var jobCount = 0
     private var jobBody: UnsafeRawPointer?  // points at a `Body` alive until the loop ends
     private var shuttingDown = false
@@ -95,6 +97,7 @@ public final class ThreadPool: @unchecked Sendable {
     /// included, and returns when every call has returned.
     public func parallelFor(_ count: Int, _ body: (Int) -> Void) {
         if count <= 0 { return }
+        loops.wrappingAdd(1, ordering: .relaxed)
         if count == 1 || threadCount == 1
             || !busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
         {
@@ -130,6 +133,9 @@ public final class ThreadPool: @unchecked Sendable {
         }
         busy.store(false, ordering: .releasing)
     }
+
+    /// Loops issued so far (``parallelFor(_:_:)`` calls with work), parallel or not.
+    public var loopCount: Int { loops.load(ordering: .relaxed) }
 
     /// Splits `0..<count` into at most `chunks` contiguous ranges of nearly equal size (a multiple
     /// of `granularity` except the last) and runs `body` on each in parallel.

@@ -51,6 +51,32 @@ public final class LlamaModel: Sendable {
         let x = state.x!, h = state.h!, q = state.q!, k = state.k!, v = state.v!, attn = state.attention!
         let gate = state.gate!, up = state.up!, cos = state.cos!, sin = state.sin!
 
+        // Opt-in stage timer (bench decode --profile): each lap charges the time since the last to a stage.
+        let profiling = state.profile != nil
+        var times = ForwardProfile.Steps()
+        var mark = profiling ? ForwardProfile.now() : 0
+        func lap(_ stage: ForwardProfile.Stage, _ weightBytes: @autoclosure () -> Int = 0) {
+            guard profiling else { return }
+            let t = ForwardProfile.now()
+            times.add(stage, seconds: t - mark, weightBytes: weightBytes())
+            mark = t
+        }
+        func bytes(_ weights: WeightMatrix...) -> Int { weights.reduce(0) { $0 + $1.rowCount * $1.bytesPerRow } }
+        defer {
+            if profiling {
+                let decoding = batch.sequences.allSatisfy { $0.tokenRange.count == 1 }
+                var steps = decoding ? state.profile!.decode : state.profile!.prefill
+                for (stage, t) in times.stages {
+                    steps.stages[stage, default: ForwardProfile.Totals()].seconds += t.seconds
+                    steps.stages[stage, default: ForwardProfile.Totals()].weightBytes += t.weightBytes
+                    steps.stages[stage, default: ForwardProfile.Totals()].calls += t.calls
+                }
+                steps.steps += 1
+                steps.tokens += n
+                if decoding { state.profile!.decode = steps } else { state.profile!.prefill = steps }
+            }
+        }
+
         let a = c.architecture
         let embeddingScale = Float(d).squareRoot()
         for t in 0..<n {
@@ -66,9 +92,14 @@ public final class LlamaModel: Sendable {
             }
         }
 
+        lap(.embedding)
+
         // The input of the next products, quantized once for all of them on the 8-bit path.
         let q8 = state.activationPrecision == .q8 ? state.q8 : nil
-        func input(_ a: UnsafePointer<Float>, rows: Int, width: Int) { q8?.quantize(a, tokenCount: rows, columnCount: width) }
+        func input(_ a: UnsafePointer<Float>, rows: Int, width: Int) {
+            q8?.quantize(a, tokenCount: rows, columnCount: width)
+            lap(.quantize)
+        }
         func project(_ w: WeightMatrix, _ a: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>) {
             if let q8, Matmul.supportsQ8(w) {
                 Matmul.multiply(w, q8: q8, y: out)
@@ -90,10 +121,10 @@ public final class LlamaModel: Sendable {
             for t in 0..<n {
                 Elementwise.rmsNorm(x + t * d, weight: layer.attentionNorm, epsilon: c.rmsEpsilon, count: d, into: h + t * d)
             }
+            lap(.attentionNorm)
             input(h, rows: n, width: d)
-            project(layer.query, h, rows: n, into: q)
-            project(layer.key, h, rows: n, into: k)
-            project(layer.value, h, rows: n, into: v)
+            Matmul.multiply([MatmulTarget(layer.query, q), MatmulTarget(layer.key, k), MatmulTarget(layer.value, v)], x: h, q8: q8, tokenCount: n)
+            lap(.qkv, bytes(layer.query, layer.key, layer.value))
             if let queryNorm = layer.queryNorm, let keyNorm = layer.keyNorm {
                 let hs = c.headSize
                 for i in 0..<n * c.headCount { Elementwise.rmsNorm(q + i * hs, weight: queryNorm, epsilon: c.rmsEpsilon, count: hs, into: q + i * hs) }
@@ -106,25 +137,34 @@ public final class LlamaModel: Sendable {
                 r.apply(q + t * qd, headCount: c.headCount, cos: layerCos + t * half, sin: layerSin + t * half)
                 r.apply(k + t * kvd, headCount: c.kvHeadCount, cos: layerCos + t * half, sin: layerSin + t * half)
             }
+            lap(.qkNormRope)
             kv.write(layer: l, keys: k, values: v, batch: batch)
+            lap(.kvWrite)
             kv.attend(layer: l, slidingWindow: window, queries: q, output: attn, batch: batch)
+            lap(.attention)
             input(attn, rows: n, width: qd)
             project(layer.output, attn, rows: n, into: h)
+            lap(.attentionOutput, bytes(layer.output))
             residual(layer.postAttentionNorm)
+            lap(.residual)
 
             for t in 0..<n {
                 Elementwise.rmsNorm(x + t * d, weight: layer.feedForwardNorm, epsilon: c.rmsEpsilon, count: d, into: h + t * d)
             }
+            lap(.feedForwardNorm)
             input(h, rows: n, width: d)
-            project(layer.gate, h, rows: n, into: gate)
-            project(layer.up, h, rows: n, into: up)
+            Matmul.multiply([MatmulTarget(layer.gate, gate), MatmulTarget(layer.up, up)], x: h, q8: q8, tokenCount: n)
+            lap(.gateUp, bytes(layer.gate, layer.up))
             switch a.activation {
             case .silu: Elementwise.siluMultiply(gate: gate, up: up, count: n * ff)
             case .geluTanh: Elementwise.geluTanhMultiply(gate: gate, up: up, count: n * ff)
             }
+            lap(.activation)
             input(gate, rows: n, width: ff)
             project(layer.down, gate, rows: n, into: h)
+            lap(.down, bytes(layer.down))
             residual(layer.postFeedForwardNorm)
+            lap(.residual)
         }
 
         let rows = batch.logitRows.count
@@ -133,8 +173,10 @@ public final class LlamaModel: Sendable {
         }
         let vocab = c.vocabularySize
         if logits.count != rows * vocab { logits = [Float](repeating: 0, count: rows * vocab) }
+        lap(.outputNorm)
         input(h, rows: rows, width: d)
         logits.withUnsafeMutableBufferPointer { out in project(weights.output, h, rows: rows, into: out.baseAddress!) }
+        lap(.output, bytes(weights.output))
     }
 }
 
@@ -143,6 +185,8 @@ public final class LlamaState {
     public let configuration: LlamaConfiguration
     /// fp32 (the default, exact) or 8-bit activations into the quantized matrix products.
     public var activationPrecision: ActivationPrecision
+    /// When set, every forward pass adds its stage times here (off by default: a clock read per stage).
+    public var profile: ForwardProfile?
     let q8 = Q8Activations()
     public private(set) var tokenCapacity = 0
     private var storage: UnsafeMutablePointer<Float>?

@@ -191,4 +191,34 @@ struct MatmulTests {
             #expect(y1 == Array(y[3 * rows..<4 * rows]), "\(type) batch invariance")
         }
     }
+
+    /// Every VNNI form of the 8-bit kernel gives the bits of the pmaddubsw one, for decode (one and
+    /// two tokens: the two-row kernel) and prefill shapes (four tokens sharing a block, and the tail).
+    @Test(.enabled(if: Matmul.usesAVX2, "the 8-bit kernels run on the AVX2 kernel paths only"), arguments: Array(types.indices.dropFirst(3)))
+    func vnniFormsEqualTheAVX2Kernel(typeIndex: Int) throws {
+        let (type, ggml) = Self.types[typeIndex]
+        var rng = SeededRandom(seed: UInt64(3000 + typeIndex))
+        let rows = 13, columns = Self.columns(type, 256)
+        let encoded = Quantize.encode((0..<rows * columns).map { _ in rng.nextFloat(in: -1...1) }, as: ggml)
+        let vnni = KernelPath.allCases.filter { $0.q8InstructionSet != nil && $0 != .avx2 }
+        try encoded.withUnsafeBytes { raw in
+            let w = WeightMatrix(type: type, rowCount: rows, columnCount: columns, base: raw.baseAddress!)
+            try #require(Matmul.supportsQ8(w))
+            for tokens in [1, 2, 5] {
+                // Extreme activations too: a block of ±max makes every quant ±127.
+                var x = (0..<tokens * columns).map { _ in rng.nextFloat(in: -3...3) }
+                for j in 0..<32 { x[j] = j % 2 == 0 ? 5 : -5 }
+                let q8 = Q8Activations()
+                x.withUnsafeBufferPointer { q8.quantize($0.baseAddress!, tokenCount: tokens, columnCount: columns) }
+                var expected = [Float](repeating: .nan, count: tokens * rows)
+                Matmul.multiply(w, q8: q8, y: &expected, yStride: nil, pool: .shared, path: .avx2)
+                #expect(!expected.contains { $0.isNaN })
+                for path in vnni where path.isAvailable {
+                    var y = [Float](repeating: .nan, count: tokens * rows)
+                    Matmul.multiply(w, q8: q8, y: &y, yStride: nil, pool: .shared, path: path)
+                    #expect(y == expected, "\(type) \(path) \(tokens) tokens")
+                }
+            }
+        }
+    }
 }

@@ -8,6 +8,13 @@
 
 /// 1 when the CPU running this process has AVX2, FMA and F16C.
 int pf_cpu_has_avx2_fma(void);
+/// 1 when it also has AVX-VNNI (the VEX-encoded vpdpbusd), with the OS saving the AVX state.
+int pf_cpu_has_avxvnni(void);
+/// 1 when it also has AVX-512 F, VL and VNNI (vpdpbusd on 256-bit registers, EVEX-encoded).
+int pf_cpu_has_avx512vnni(void);
+
+/// The instruction sets the 8-bit kernel comes in (Kernels.KernelPath picks one).
+enum { PF_ISA_AVX2 = 1, PF_ISA_AVXVNNI = 2, PF_ISA_AVX512VNNI = 3 };
 
 /// 1 when the module that imports this header was compiled for x86-64-v3 (AVX2, FMA and F16C
 /// enabled at compile time, as `-Xcc -march=x86-64-v3` does), else 0: lets a Swift program say
@@ -45,6 +52,10 @@ void pf_quantize_q8(const float *x, int blocks, pf_q8_block *out);
 /// (doing nothing) for other types or architectures. AVX2: call only when pf_cpu_has_avx2_fma().
 int pf_matmul_rows_q8(int type, const void *weights, size_t row_bytes, int blocks, int r0, int r1,
                       const pf_q8_block *x, int ntok, float *y, size_t ys);
+/// pf_matmul_rows_q8 on a chosen instruction set (PF_ISA_*; the CPU must have it): pmaddubsw +
+/// pmaddwd on AVX2, one vpdpbusd per block with VNNI. Every set gives the same bits.
+int pf_matmul_rows_q8_on(int isa, int type, const void *weights, size_t row_bytes, int blocks, int r0, int r1,
+                         const pf_q8_block *x, int ntok, float *y, size_t ys);
 
 /// The `pause` hint for spin-wait loops.
 static inline void pf_cpu_pause(void) {

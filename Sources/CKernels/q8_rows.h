@@ -1,0 +1,115 @@
+// The 8-bit rows kernel, included once per instruction set by dot_q8.c. The includer defines
+// PF_Q8_TARGET (the target attribute), PF_Q8_UDOT / PF_Q8_SDOT (Σ of 32 unsigned·signed or
+// signed·signed byte products as 8 float lanes, exact integers) and PF_Q8_SUFFIX (appended to
+// every name). The integer sums are exact on every path, so each copy gives the same bits.
+// No include guard: it is meant to be included several times.
+#define PF_Q8_CAT2(a, b) a##b
+#define PF_Q8_CAT(a, b) PF_Q8_CAT2(a, b)
+#define PF_Q8_NAME(base) PF_Q8_CAT(base, PF_Q8_SUFFIX)
+
+#define PF_Q8_STEP(acc, off, b, xb)                                                                  \
+    do {                                                                                             \
+        __m256i xq = _mm256_loadu_si256((const __m256i *)(xb)->q);                                   \
+        __m256 dot = (b).is_signed ? PF_Q8_SDOT((b).w, xq) : PF_Q8_UDOT((b).w, xq);                        \
+        if ((b).lane_scaled) dot = _mm256_mul_ps(dot, (b).lanes);                                    \
+        acc = _mm256_fmadd_ps(_mm256_set1_ps((b).d * (xb)->d), dot, acc);                             \
+        off = __builtin_fmaf((b).offset, (xb)->s, off);                                              \
+    } while (0)
+
+/// Rows r0..<r1 against ntok activation rows. Always inlined into one copy per weight type (see
+/// PF_DEFINE_Q8_ROWS), so the type's switch and the group's division fold away. Four tokens
+/// share each decoded block; fewer than four (decode) take two rows at a time, so two
+/// independent accumulator chains hide the latency of the multiply-adds. Every (row, token)
+/// pair sees the same operations in the same order either way.
+__attribute__((always_inline)) PF_Q8_TARGET static inline void PF_Q8_NAME(pf_q8_rows)(
+    int type, const uint8_t *w, size_t row_bytes, size_t group_bytes, int group, int blocks,
+    int r0, int r1, const pf_q8_block *x, int ntok, float *y, size_t ys) {
+    for (int t0 = 0; t0 < ntok; t0 += 64) {
+        int t1 = t0 + 64 < ntok ? t0 + 64 : ntok;
+        int r = r0;
+        if (t1 - t0 < 4) {
+            for (; r + 2 <= r1; r += 2) {
+                const uint8_t *ra = w + (size_t)r * row_bytes, *rb = ra + row_bytes;
+                for (int t = t0; t < t1; t++) {
+                    const pf_q8_block *xt = x + (size_t)t * blocks;
+                    __m256 aa = _mm256_setzero_ps(), ab = aa; float oa = 0, ob = 0;
+                    for (int k = 0; k < blocks; k++) {
+                        pf_wblock ba, bb;
+                        pf_wdecode(type, ra + (size_t)(k / group) * group_bytes, k % group, &ba);
+                        pf_wdecode(type, rb + (size_t)(k / group) * group_bytes, k % group, &bb);
+                        PF_Q8_STEP(aa, oa, ba, xt + k);
+                        PF_Q8_STEP(ab, ob, bb, xt + k);
+                    }
+                    y[(size_t)t * ys + r] = pf_hsum8(aa) + oa;
+                    y[(size_t)t * ys + r + 1] = pf_hsum8(ab) + ob;
+                }
+            }
+        }
+        for (; r < r1; r++) {
+            const uint8_t *row = w + (size_t)r * row_bytes;
+            int t = t0;
+            for (; t + 4 <= t1; t += 4) {
+                const pf_q8_block *x0 = x + (size_t)t * blocks;
+                __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+                float o0 = 0, o1 = 0, o2 = 0, o3 = 0;
+                for (int k = 0; k < blocks; k++) {
+                    pf_wblock b; pf_wdecode(type, row + (size_t)(k / group) * group_bytes, k % group, &b);
+                    PF_Q8_STEP(a0, o0, b, x0 + k);
+                    PF_Q8_STEP(a1, o1, b, x0 + blocks + k);
+                    PF_Q8_STEP(a2, o2, b, x0 + 2 * blocks + k);
+                    PF_Q8_STEP(a3, o3, b, x0 + 3 * blocks + k);
+                }
+                float *yt = y + (size_t)t * ys + r;
+                yt[0] = pf_hsum8(a0) + o0; yt[ys] = pf_hsum8(a1) + o1;
+                yt[2 * ys] = pf_hsum8(a2) + o2; yt[3 * ys] = pf_hsum8(a3) + o3;
+            }
+            for (; t < t1; t++) {
+                const pf_q8_block *xt = x + (size_t)t * blocks;
+                __m256 a = _mm256_setzero_ps(); float o = 0;
+                for (int k = 0; k < blocks; k++) {
+                    pf_wblock b; pf_wdecode(type, row + (size_t)(k / group) * group_bytes, k % group, &b);
+                    PF_Q8_STEP(a, o, b, xt + k);
+                }
+                y[(size_t)t * ys + r] = pf_hsum8(a) + o;
+            }
+        }
+    }
+}
+
+// One copy of the kernel per weight type: TYPE, the bytes of a group of blocks and the blocks
+// per group (8 for the K-quants' super-blocks) are constants in each.
+#define PF_DEFINE_Q8_ROWS(NAME, TYPE, BYTES, GROUP)                                                   \
+    PF_Q8_TARGET static void PF_Q8_NAME(NAME)(const uint8_t *w, size_t row_bytes, int blocks, int r0, int r1,           \
+                             const pf_q8_block *x, int ntok, float *y, size_t ys) {                    \
+        PF_Q8_NAME(pf_q8_rows)(TYPE, w, row_bytes, BYTES, GROUP, blocks, r0, r1, x, ntok, y, ys);                   \
+    }
+PF_DEFINE_Q8_ROWS(pf_q8_rows_q4_1, PF_WEIGHT_Q4_1, 20, 1)
+PF_DEFINE_Q8_ROWS(pf_q8_rows_q4_0, PF_WEIGHT_Q4_0, 18, 1)
+PF_DEFINE_Q8_ROWS(pf_q8_rows_q8_0, PF_WEIGHT_Q8_0, 34, 1)
+PF_DEFINE_Q8_ROWS(pf_q8_rows_q5_0, PF_WEIGHT_Q5_0, 22, 1)
+PF_DEFINE_Q8_ROWS(pf_q8_rows_q5_1, PF_WEIGHT_Q5_1, 24, 1)
+PF_DEFINE_Q8_ROWS(pf_q8_rows_q4_k, PF_WEIGHT_Q4_K, 144, 8)
+PF_DEFINE_Q8_ROWS(pf_q8_rows_q5_k, PF_WEIGHT_Q5_K, 176, 8)
+PF_DEFINE_Q8_ROWS(pf_q8_rows_q6_k, PF_WEIGHT_Q6_K, 210, 8)
+
+PF_Q8_TARGET static int PF_Q8_NAME(pf_q8_dispatch)(int type, const void *weights, size_t row_bytes, int blocks, int r0, int r1,
+                      const pf_q8_block *x, int ntok, float *y, size_t ys) {
+    const uint8_t *w = (const uint8_t *)weights;
+    switch (type) {
+    case PF_WEIGHT_Q4_1: PF_Q8_NAME(pf_q8_rows_q4_1)(w, row_bytes, blocks, r0, r1, x, ntok, y, ys); return 1;
+    case PF_WEIGHT_Q4_0: PF_Q8_NAME(pf_q8_rows_q4_0)(w, row_bytes, blocks, r0, r1, x, ntok, y, ys); return 1;
+    case PF_WEIGHT_Q8_0: PF_Q8_NAME(pf_q8_rows_q8_0)(w, row_bytes, blocks, r0, r1, x, ntok, y, ys); return 1;
+    case PF_WEIGHT_Q5_0: PF_Q8_NAME(pf_q8_rows_q5_0)(w, row_bytes, blocks, r0, r1, x, ntok, y, ys); return 1;
+    case PF_WEIGHT_Q5_1: PF_Q8_NAME(pf_q8_rows_q5_1)(w, row_bytes, blocks, r0, r1, x, ntok, y, ys); return 1;
+    case PF_WEIGHT_Q4_K: PF_Q8_NAME(pf_q8_rows_q4_k)(w, row_bytes, blocks, r0, r1, x, ntok, y, ys); return 1;
+    case PF_WEIGHT_Q5_K: PF_Q8_NAME(pf_q8_rows_q5_k)(w, row_bytes, blocks, r0, r1, x, ntok, y, ys); return 1;
+    case PF_WEIGHT_Q6_K: PF_Q8_NAME(pf_q8_rows_q6_k)(w, row_bytes, blocks, r0, r1, x, ntok, y, ys); return 1;
+    default: return 0;
+    }
+}
+
+#undef PF_Q8_STEP
+#undef PF_DEFINE_Q8_ROWS
+#undef PF_Q8_NAME
+#undef PF_Q8_CAT
+#undef PF_Q8_CAT2
