@@ -56,6 +56,7 @@ extension Engine {
         snapshot.evictablePageCount = u.evictablePageCount
         snapshot.prefixCacheQueryTokens = prefixCacheQueryTokens
         snapshot.prefixCacheHitTokens = prefixCacheHitTokens
+        snapshot.forwardProfile = state.profile
         publishedUsage.withLock { $0 = snapshot }
     }
 }

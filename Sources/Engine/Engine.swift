@@ -79,6 +79,7 @@ public final class Engine: @unchecked Sendable {
         scheduler.prefillTokenLimit = configuration.prefillTokensPerStep
         store = PagedKVStore(layout: pageLayout, shape: AttentionShape(queryHeadCount: c.headCount, kvHeadCount: c.kvHeadCount, headSize: c.headSize))
         state = LlamaState(configuration: c, activationPrecision: configuration.activationPrecision)
+        if configuration.profileForward { state.profile = ForwardProfile() }
         publishedUsage = Locked(EngineUsage(
             runningSequences: 0, waitingSequences: 0, kvMode: configuration.kvMode, tokensPerPage: pageLayout.tokensPerPage,
             pageCount: pageCount, usedPageCount: 0, kvBytesInUse: 0, kvMinimumBytes: 0, kvWasteBytes: 0, kvWastePercent: 0,

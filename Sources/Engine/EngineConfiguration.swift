@@ -86,6 +86,8 @@ public struct EngineConfiguration: Sendable, Hashable {
     /// fp32 activations (exact, the default) or 8-bit ones into the quantized matrix products
     /// (faster; on a CPU without AVX2 the fp32 path runs either way).
     public var activationPrecision: ActivationPrecision = .f32
+    /// Time every forward pass stage by stage (``EngineUsage/forwardProfile``); off by default.
+    public var profileForward = false
     /// Prompt tokens a step computes at most while streams decode (nil: the whole
     /// `maxBatchTokens`): a fixed prefill share, bounding the gap between two tokens.
     public var prefillTokensPerStep: Int?

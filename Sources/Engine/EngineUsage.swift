@@ -1,4 +1,5 @@
 import Foundation
+import Llama
 
 /// A snapshot of the engine: requests, KV memory and its waste, prefix hits, throughput.
 public struct EngineUsage: Sendable, Hashable, Codable, CustomStringConvertible {
@@ -28,6 +29,8 @@ public struct EngineUsage: Sendable, Hashable, Codable, CustomStringConvertible 
     /// Prompt tokens looked up in the prefix cache, and those it served, over all admissions.
     public var prefixCacheQueryTokens = 0
     public var prefixCacheHitTokens = 0
+    /// The forward passes' stage times, when ``EngineConfiguration/profileForward`` is on.
+    public var forwardProfile: ForwardProfile?
 
     public var description: String {
         """

@@ -1,6 +1,9 @@
 import ArgumentParser
+import AttentionBench
 import Engine
 import Foundation
+import Kernels
+import Llama
 import Sampling
 
 /// Prefill and decode speed on the real model, optionally beside llama.cpp in the same run.
@@ -29,6 +32,9 @@ struct BenchDecodeCommand: AsyncParsableCommand {
     @Option(help: "Write the figures as JSON to this file.")
     var json: String?
 
+    @Flag(help: "Also time the forward pass stage by stage (one more decode and prefill run), the cost of an empty parallel loop, and the machine's read bandwidth.")
+    var profile = false
+
     struct Figures: Codable {
         var prefillTokensPerSecond: [String: Double] = [:]
         var decodeTokensPerSecond: Double = 0
@@ -40,6 +46,21 @@ struct BenchDecodeCommand: AsyncParsableCommand {
         var decodeRatio: Double?
         var threads: Int
         var kvMode: KVMode
+        var activations: ActivationPrecision
+        var profile: Profile?
+    }
+
+    struct Profile: Codable {
+        var decode: ForwardProfile.Steps
+        var prefill: ForwardProfile.Steps
+        var prefillTokens: Int
+        /// Parallel loops per decoded token, and what one empty loop costs.
+        var loopsPerDecodedToken: Double
+        var emptyLoopMicroseconds: Double
+        var readBandwidth: MemoryBandwidth
+        /// The decode steps' weight bytes ÷ their matrix-product seconds, against the read bandwidth.
+        var decodeWeightGBps: Double
+        var decodeWeightStreamFraction: Double
     }
 
     func run() async throws {
@@ -48,7 +69,7 @@ struct BenchDecodeCommand: AsyncParsableCommand {
         if let peer, peer != "llamacpp" { throw ValidationError("unknown peer '\(peer)' (known: llamacpp)") }
         var options = engine
         options.noPrefixCache = true  // repeated prompts must be computed, not served from the cache
-        let engine = try options.makeEngine()
+        let engine = try options.makeEngine { $0.profileForward = profile }
         defer { engine.shutdown() }
         let corpus = try benchCorpus(engine.bundle)
 
@@ -78,7 +99,7 @@ struct BenchDecodeCommand: AsyncParsableCommand {
                 if let v = Peers.median(r, "decode", String(decodePrompt), "tok_per_s") { peerDecode.append(v) }
             }
         }
-        var figures = Figures(threads: ThreadCount.current, kvMode: options.kv)
+        var figures = Figures(threads: ThreadCount.current, kvMode: options.kv, activations: options.activations)
         for n in lengths { figures.prefillTokensPerSecond[String(n)] = median(prefill[n]!) }
         figures.decodeTokensPerSecond = median(decode)
         figures.decodeMillisecondsPerToken = 1000 / figures.decodeTokensPerSecond
@@ -104,7 +125,74 @@ struct BenchDecodeCommand: AsyncParsableCommand {
         let header = ["metric", "PagedFlex"] + (peer == nil ? [] : ["llama.cpp", "ratio"])
         print("bench decode: \(ThreadCount.current) threads, kv \(options.kv.rawValue), medians of \(reps)")
         print(Table(header: header, rows: rows).render())
+        if profile {
+            figures.profile = try await measureProfile(engine, corpus: corpus, prefillLength: lengths.max()!)
+            printProfile(figures.profile!)
+        }
         if let json { try writeJSON(figures, to: json) }
+    }
+
+    /// One decode run and one prefill run with the stage timer on, an empty-loop timing and the
+    /// read bandwidth, all in this process.
+    private func measureProfile(_ engine: Engine, corpus: [Int32], prefillLength: Int) async throws -> Profile {
+        // The usage (and the profile in it) is published after each step: wait for the one that
+        // saw the last request finish.
+        func snapshot() async throws -> ForwardProfile {
+            var usage = engine.usage()
+            while usage.runningSequences + usage.waitingSequences > 0 {
+                try await Task.sleep(for: .milliseconds(1))
+                usage = engine.usage()
+            }
+            return usage.forwardProfile ?? ForwardProfile()
+        }
+        let pool = ThreadPool.shared
+        let before = try await snapshot()
+        var loops = pool.loopCount
+        let stats = try await run(engine, Array(corpus.prefix(decodePrompt)), generate: generate)
+        loops = pool.loopCount - loops
+        let afterDecode = try await snapshot()
+        let decode = afterDecode.decode.subtracting(before.decode)
+        var promptLoops = pool.loopCount
+        _ = try await run(engine, Array(corpus.prefix(decodePrompt)), generate: 1)
+        promptLoops = pool.loopCount - promptLoops
+        let prefillStart = try await snapshot()
+        _ = try await run(engine, Array(corpus.prefix(prefillLength)), generate: 1)
+        let prefill = try await snapshot().prefill.subtracting(prefillStart.prefill)
+        let decodedTokens = max(1, stats.generatedTokenCount - 1)
+        let iterations = 20_000
+        let start = ForwardProfile.now()
+        for _ in 0..<iterations { pool.parallelFor(pool.threadCount) { _ in } }
+        let empty = (ForwardProfile.now() - start) / Double(iterations)
+        let bandwidth = MemoryBandwidth.measure(arrayBytes: 256 << 20, repetitions: 5)
+        let matmulSeconds = decode.stages.filter { $0.key.isMatmul }.reduce(0) { $0 + $1.value.seconds }
+        let matmulBytes = decode.stages.reduce(0) { $0 + $1.value.weightBytes }
+        let gbps = matmulSeconds > 0 ? Double(matmulBytes) / matmulSeconds / 1e9 : 0
+        return Profile(
+            decode: decode, prefill: prefill, prefillTokens: prefillLength,
+            loopsPerDecodedToken: Double(loops - promptLoops) / Double(decodedTokens), emptyLoopMicroseconds: empty * 1e6,
+            readBandwidth: bandwidth, decodeWeightGBps: gbps, decodeWeightStreamFraction: gbps / bandwidth.readMedianGBps)
+    }
+
+    private func printProfile(_ p: Profile) {
+        func table(_ f: ForwardProfile.Steps, per tokens: Int, unit: String) -> String {
+            let total = f.seconds
+            let rows = ForwardProfile.Stage.allCases.compactMap { stage -> [String]? in
+                guard let t = f.stages[stage], t.calls > 0 else { return nil }
+                let gbps = t.weightBytes > 0 && t.seconds > 0 ? fmt(Double(t.weightBytes) / t.seconds / 1e9, 2) : ""
+                return [stage.rawValue, fmt(t.seconds * 1000 / Double(max(tokens, 1)), 3), fmt(100 * t.seconds / total, 1), gbps]
+            }
+            return Table(header: ["stage", "ms/\(unit)", "%", "weights GB/s"], rows: rows + [["total", fmt(total * 1000 / Double(max(tokens, 1)), 3), "100.0", ""]]).render()
+        }
+        print("\nprofile: decode after \(decodePrompt) tokens (\(p.decode.tokens) decode steps)")
+        print(table(p.decode, per: p.decode.tokens, unit: "token"))
+        print("\nprofile: prefill of \(p.prefillTokens) tokens (\(p.prefill.steps) steps)")
+        print(table(p.prefill, per: p.prefill.tokens, unit: "token"))
+        print(
+            "\nparallel loops per decoded token: \(fmt(p.loopsPerDecodedToken, 0)); one empty loop: \(fmt(p.emptyLoopMicroseconds, 2)) µs "
+                + "(\(fmt(p.loopsPerDecodedToken * p.emptyLoopMicroseconds / 1000, 3)) ms/token)")
+        print(
+            "read bandwidth (STREAM-like, \(p.readBandwidth.threads) threads): \(fmt(p.readBandwidth.readMedianGBps, 2)) GB/s; "
+                + "decode streams its weights at \(fmt(p.decodeWeightGBps, 2)) GB/s = \(fmt(100 * p.decodeWeightStreamFraction, 1))% of it")
     }
 
     private func run(_ engine: Engine, _ prompt: [Int32], generate: Int) async throws -> GenerationStats {

@@ -67,11 +67,14 @@ struct EngineOptions: ParsableArguments {
     }
 
     /// Loads the model and starts an engine, turning failures into a clear message.
-    func makeEngine() throws -> Engine {
+    /// The engine these options describe (`adjust` sets what a command fixes for itself).
+    func makeEngine(_ adjust: (inout EngineConfiguration) -> Void = { _ in }) throws -> Engine {
         if let problem = KernelPath.environmentProblem { printError("warning: \(problem)") }
         do {
             let bundle = try ModelBundle(path: modelPath)
-            return try Engine(bundle: bundle, configuration: configuration)
+            var c = configuration
+            adjust(&c)
+            return try Engine(bundle: bundle, configuration: c)
         } catch {
             throw CLIError(error.description)
         }

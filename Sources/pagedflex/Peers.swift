@@ -18,7 +18,9 @@ enum Peers {
         return FileManager.default.isExecutableFile(atPath: python) ? python : nil
     }
 
-    /// Runs `llamacpp_bench.py` with `arguments` and returns its JSON results.
+    /// Runs `llamacpp_bench.py` with `arguments` and returns its JSON results. Flash attention is
+    /// asked for explicitly (`on`, what llama.cpp's `auto` picks on a CPU): llama-cpp-python
+    /// 0.3.36's `auto` resolution crashed (SIGSEGV in llama_decode) on an AVX-512/AMX Xeon here.
     static func runLlamaCpp(model: String, arguments: [String]) throws -> [String: Any] {
         guard let python = llamaCppPython else {
             throw CLIError("llama.cpp is not installed: run ../shared/peers/install-llamacpp.sh (10-20 minutes), or leave out --peer")
@@ -27,13 +29,16 @@ enum Peers {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
         process.arguments = [directory.appendingPathComponent("llamacpp_bench.py").path, "--model", model,
-                             "--out-json", out.path, "--out-ref", out.path + ".ref"] + arguments
+                             "--out-json", out.path, "--out-ref", out.path + ".ref", "--flash-attn", "on"] + arguments
         process.standardOutput = FileHandle.nullDevice
         try process.run()
         process.waitUntilExit()
         guard process.terminationStatus == 0, let data = FileManager.default.contents(atPath: out.path),
             let json = try JSONSerialization.jsonObject(with: data) as? [String: Any]
-        else { throw CLIError("llamacpp_bench.py failed (exit \(process.terminationStatus))") }
+        else {
+            let how = process.terminationReason == .uncaughtSignal ? "killed by signal" : "exit"
+            throw CLIError("llamacpp_bench.py failed (\(how) \(process.terminationStatus))")
+        }
         return json
     }
 
