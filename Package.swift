@@ -10,6 +10,11 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
+// Test targets are not optimized, even in the release build the real-model tests need: they call
+// into the optimized library targets (and TestSupport, whose float64 references must be fast),
+// and optimizing a dozen test modules cost CI's fresh build over three minutes, mostly serial.
+let testSettings: [SwiftSetting] = swiftSettings + [.unsafeFlags(["-Onone"], .when(configuration: .release))]
+
 let package = Package(
     name: "PagedFlex",
     platforms: [.macOS(.v15)],
@@ -77,26 +82,26 @@ let package = Package(
         .target(
             name: "TestSupport", dependencies: ["GGUF", "Kernels", "PagedKVCache", "Llama", "FlexAttention", "Tokenizers", "Sampling"],
             path: "Tests/TestSupport", swiftSettings: swiftSettings),
-        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "GGUFTests", dependencies: ["GGUF", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Engine", "GGUF", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "SamplingTests", dependencies: ["Sampling"], swiftSettings: swiftSettings),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"], swiftSettings: testSettings),
+        .testTarget(name: "GGUFTests", dependencies: ["GGUF", "TestSupport"], swiftSettings: testSettings),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Engine", "GGUF", "TestSupport"], swiftSettings: testSettings),
+        .testTarget(name: "SamplingTests", dependencies: ["Sampling"], swiftSettings: testSettings),
         .testTarget(
             name: "PagedKVCacheTests",
             dependencies: ["PagedKVCache", "SplitMix", "TestSupport", .product(name: "PropertyBased", package: "swift-property-based")],
-            swiftSettings: swiftSettings),
-        .testTarget(name: "FlexAttentionTests", dependencies: ["FlexAttention", "AttentionBench", "TestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "PagedKVCache"], swiftSettings: swiftSettings),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport", "Sampling", "PagedKVCache"], swiftSettings: swiftSettings),
-        .testTarget(name: "LlamaTests", dependencies: ["Llama", "Engine", "TestSupport"], swiftSettings: swiftSettings),
+            swiftSettings: testSettings),
+        .testTarget(name: "FlexAttentionTests", dependencies: ["FlexAttention", "AttentionBench", "TestSupport"], swiftSettings: testSettings),
+        .testTarget(name: "SchedulerTests", dependencies: ["Scheduler", "PagedKVCache"], swiftSettings: testSettings),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport", "Sampling", "PagedKVCache"], swiftSettings: testSettings),
+        .testTarget(name: "LlamaTests", dependencies: ["Llama", "Engine", "TestSupport"], swiftSettings: testSettings),
         .testTarget(
             name: "OpenAIServerTests",
             dependencies: [
                 "OpenAIServer", "Engine", "Sampling", "TestSupport", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
-            swiftSettings: swiftSettings),
-        .testTarget(name: "PaperBenchTests", dependencies: ["PaperBench", "Engine", "Locking", "TestSupport"], swiftSettings: swiftSettings),
+            swiftSettings: testSettings),
+        .testTarget(name: "PaperBenchTests", dependencies: ["PaperBench", "Engine", "Locking", "TestSupport"], swiftSettings: testSettings),
     ],
     swiftLanguageModes: [.v6]
 )
@@ -120,4 +125,11 @@ if Context.environment["PAGEDFLEX_WITHOUT_SERVER"] != nil {
     let serverTargets: Set<String> = ["OpenAIServer", "OpenAIServerTests", "pagedflex"]
     package.targets.removeAll { serverTargets.contains($0.name) }
     package.products.removeAll { $0.name == "pagedflex" }
+}
+
+// PAGEDFLEX_TEST_TARGETS=A,B,... keeps only those test targets (scripts/test-tsan builds the
+// concurrent code's tests alone: compiling the others under the thread sanitizer is time for nothing).
+if let kept = Context.environment["PAGEDFLEX_TEST_TARGETS"] {
+    let names = Set(kept.split(separator: ",").map(String.init))
+    package.targets.removeAll { $0.type == .test && !names.contains($0.name) }
 }
