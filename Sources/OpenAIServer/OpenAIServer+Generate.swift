@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import OpenAIAPI
 
 extension OpenAIServer {
     /// `POST /v1/completions` and `POST /v1/chat/completions`.

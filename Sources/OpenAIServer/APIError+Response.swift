@@ -1,0 +1,14 @@
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import OpenAIAPI
+
+extension APIError {
+    /// The Hummingbird response: the status, `Content-Type: application/json`, `Retry-After`
+    /// when set, the error's JSON body.
+    var response: Response {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}
