@@ -119,14 +119,22 @@ if Context.environment["PAGEDFLEX_FUZZ"] != nil {
         .executableTarget(name: "FuzzGGUF", dependencies: ["GGUF", "Kernels", "Llama", "FuzzSupport"], path: "Fuzz/FuzzGGUF", swiftSettings: swiftSettings),
         .executableTarget(name: "FuzzTokenizer", dependencies: ["Tokenizers", "FuzzSupport"], path: "Fuzz/FuzzTokenizer", swiftSettings: swiftSettings),
         .executableTarget(name: "FuzzChatTemplate", dependencies: ["Tokenizers", "FuzzSupport"], path: "Fuzz/FuzzChatTemplate", swiftSettings: swiftSettings),
+        // The server's request decoding (OpenAIAPI, no networking: Hummingbird and SwiftNIO stay out of the fuzz build).
+        .executableTarget(
+            name: "FuzzRequest", dependencies: [
+                "OpenAIAPI", "Engine", "GGUF", "Tokenizers", "Sampling", "FuzzSupport", .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            path: "Fuzz/FuzzRequest",
+            swiftSettings: swiftSettings),
     ]
 }
 
 // The sanitizer runs (scripts/test-asan, scripts/test-tsan) set PAGEDFLEX_WITHOUT_SERVER: they check
 // the engine's own code, and a debug build of Hummingbird and SwiftNIO under each sanitizer would
-// add minutes to every CI run. The server is tested in release by scripts/test and scripts/test-e2e.
+// add minutes to every CI run. The server is tested in release by scripts/test and scripts/test-e2e
+// (its request decoding, OpenAIAPI, also by the `request` fuzzer under AddressSanitizer).
 if Context.environment["PAGEDFLEX_WITHOUT_SERVER"] != nil {
-    let serverTargets: Set<String> = ["OpenAIAPI", "OpenAIServer", "OpenAIServerTests", "pagedflex"]
+    let serverTargets: Set<String> = ["OpenAIAPI", "OpenAIServer", "OpenAIServerTests", "FuzzRequest", "pagedflex"]
     package.targets.removeAll { serverTargets.contains($0.name) }
     package.products.removeAll { $0.name == "pagedflex" }
 }
