@@ -180,7 +180,9 @@ public struct RequestParser: Sendable {
                 param: f["messages"] == nil ? "prompt" : "messages", code: "context_length_exceeded")
         }
         guard maxTokens >= 1 else { throw .invalidRequest("'\(maxTokensField)' must be at least 1, got \(maxTokens)", param: maxTokensField) }
-        guard tokens.count + maxTokens <= contextLength else {
+        // `maxTokens <= contextLength - tokens.count`, not `tokens.count + maxTokens <= ...`: a client's
+        // `max_tokens` may be as large as Int64.max, and the sum would overflow (a trap).
+        guard maxTokens <= contextLength - tokens.count else {
             throw .invalidRequest(
                 "'\(maxTokensField)' is \(maxTokens), but the prompt's \(tokens.count) tokens plus \(maxTokens) exceed the model's context of \(contextLength) tokens (at most \(contextLength - tokens.count))",
                 param: maxTokensField, code: "context_length_exceeded")

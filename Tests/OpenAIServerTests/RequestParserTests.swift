@@ -65,4 +65,21 @@ import Testing
             }
         }
     }
+
+    /// Found by the request fuzzer (seed `huge-max-tokens.json`): a `max_tokens` near `Int.max`
+    /// overflowed `prompt + max_tokens` in the context check, a trap that took the whole server
+    /// down, where a 400 naming the field is due.
+    @Test func maxTokensNearIntMaxIsA400NotATrap() throws {
+        for (text, chat, field) in [
+            (#"{"prompt": "hi", "max_tokens": 9223372036854775807}"#, false, "max_tokens"),
+            (#"{"prompt": [1, 2, 3], "max_tokens": 9223372036854775805}"#, false, "max_tokens"),
+            (#"{"messages": [{"role": "user", "content": "hi"}], "max_completion_tokens": 9223372036854775807}"#, true, "max_completion_tokens"),
+            (#"{"messages": [{"role": "user", "content": "hi"}], "max_tokens": 9223372036854775807}"#, true, "max_tokens"),
+        ] {
+            let error = try #require(try refusal(text, chat: chat), "\(text) passed")
+            #expect(error.status == .badRequest, "\(text): \(error)")
+            #expect(error.param == field && error.code == "context_length_exceeded", "\(text): \(error)")
+            #expect(error.message.contains("exceed the model's context of 256"), "\(text): \(error.message)")
+        }
+    }
 }
