@@ -31,6 +31,8 @@ let package = Package(
         // swift-configuration trait: nothing here reads configuration through it.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: ["FullFoundation"]),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        // HTTP status values for OpenAIAPI's errors (plain types, no networking; Hummingbird uses it).
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
@@ -56,11 +58,18 @@ let package = Package(
         .target(
             name: "Engine", dependencies: ["Locking", "Llama", "Tokenizers", "Sampling", "GGUF", "PagedKVCache", "Scheduler", "FlexAttention"],
             swiftSettings: swiftSettings),
+        // The OpenAI API's request decoding, without networking: JSON bodies checked field by field
+        // into engine requests, errors in OpenAI's shape (fuzzed by Fuzz/FuzzRequest).
+        .target(
+            name: "OpenAIAPI",
+            dependencies: ["Engine", "Sampling", "Tokenizers", .product(name: "HTTPTypes", package: "swift-http-types")],
+            swiftSettings: swiftSettings),
         // The OpenAI-compatible HTTP API on the engine, its Prometheus metrics and the serve bench client.
         .target(
             name: "OpenAIServer",
             dependencies: [
-                "Engine", "Locking", "Tokenizers", "Sampling", "PagedKVCache", "SplitMix",
+                "OpenAIAPI", "Engine", "Locking", "Tokenizers", "Sampling", "PagedKVCache", "SplitMix",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -97,7 +106,7 @@ let package = Package(
         .testTarget(
             name: "OpenAIServerTests",
             dependencies: [
-                "OpenAIServer", "Engine", "Sampling", "TestSupport", .product(name: "Hummingbird", package: "hummingbird"),
+                "OpenAIServer", "OpenAIAPI", "Engine", "Sampling", "Tokenizers", "TestSupport", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: testSettings),
@@ -115,14 +124,22 @@ if Context.environment["PAGEDFLEX_FUZZ"] != nil {
         .executableTarget(name: "FuzzGGUF", dependencies: ["GGUF", "Kernels", "Llama", "FuzzSupport"], path: "Fuzz/FuzzGGUF", swiftSettings: swiftSettings),
         .executableTarget(name: "FuzzTokenizer", dependencies: ["Tokenizers", "FuzzSupport"], path: "Fuzz/FuzzTokenizer", swiftSettings: swiftSettings),
         .executableTarget(name: "FuzzChatTemplate", dependencies: ["Tokenizers", "FuzzSupport"], path: "Fuzz/FuzzChatTemplate", swiftSettings: swiftSettings),
+        // The server's request decoding (OpenAIAPI, no networking: Hummingbird and SwiftNIO stay out of the fuzz build).
+        .executableTarget(
+            name: "FuzzRequest", dependencies: [
+                "OpenAIAPI", "Engine", "GGUF", "Tokenizers", "Sampling", "FuzzSupport", .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            path: "Fuzz/FuzzRequest",
+            swiftSettings: swiftSettings),
     ]
 }
 
 // The sanitizer runs (scripts/test-asan, scripts/test-tsan) set PAGEDFLEX_WITHOUT_SERVER: they check
 // the engine's own code, and a debug build of Hummingbird and SwiftNIO under each sanitizer would
-// add minutes to every CI run. The server is tested in release by scripts/test and scripts/test-e2e.
+// add minutes to every CI run. The server is tested in release by scripts/test and scripts/test-e2e
+// (its request decoding, OpenAIAPI, also by the `request` fuzzer under AddressSanitizer).
 if Context.environment["PAGEDFLEX_WITHOUT_SERVER"] != nil {
-    let serverTargets: Set<String> = ["OpenAIServer", "OpenAIServerTests", "pagedflex"]
+    let serverTargets: Set<String> = ["OpenAIAPI", "OpenAIServer", "OpenAIServerTests", "FuzzRequest", "pagedflex"]
     package.targets.removeAll { serverTargets.contains($0.name) }
     package.products.removeAll { $0.name == "pagedflex" }
 }

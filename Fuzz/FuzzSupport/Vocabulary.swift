@@ -6,11 +6,16 @@ import Tokenizers
 /// names (scripts/fuzz passes `Fuzz/vocabulary/smollm2.gguf`, the tokenizer metadata of
 /// SmolLM2-135M-Instruct cut out by `Fuzz/make-seeds.py`).
 public enum Vocabulary {
-    /// Read once: the tokens, merges and token types of the vocabulary file.
-    public static let tokenizer: BPETokenizer = {
+    /// The vocabulary file: `PAGEDFLEX_FUZZ_VOCABULARY`.
+    public static let path: String = {
         guard let path = ProcessInfo.processInfo.environment["PAGEDFLEX_FUZZ_VOCABULARY"] else {
             fatalError("set PAGEDFLEX_FUZZ_VOCABULARY to a GGUF file with tokenizer.ggml.* metadata (scripts/fuzz does)")
         }
+        return path
+    }()
+
+    /// Read once: the tokens, merges and token types of the vocabulary file.
+    public static let tokenizer: BPETokenizer = {
         do {
             let file = try GGUFFile(path: path)
             guard let tokens = file.metadata["tokenizer.ggml.tokens"]?.stringArray,

@@ -37,19 +37,7 @@ extension Engine {
     /// such as a server check first to answer with the reason before streaming).
     public func validate(_ request: GenerationRequest) throws(EngineError) {
         let c = bundle.model.configuration
-        guard !request.promptTokens.isEmpty else { throw .emptyPrompt }
-        guard request.promptTokens.count < c.contextLength else {
-            throw .promptTooLong(tokenCount: request.promptTokens.count, contextLength: c.contextLength)
-        }
-        if let bad = request.promptTokens.first(where: { $0 < 0 || Int($0) >= c.vocabularySize }) {
-            throw .invalidToken(bad, vocabularySize: c.vocabularySize)
-        }
-        do { try request.sampling.validate() } catch { throw .invalidSampling(error) }
-        guard request.sampleCount >= 1 else { throw .invalidConfiguration("the sample count must be at least 1") }
-        guard request.stop.maxTokens >= 1 else { throw .invalidConfiguration("max tokens must be at least 1") }
-        if let k = request.logprobCount, !(0...GenerationRequest.maxLogprobCount).contains(k) {
-            throw .invalidConfiguration("logprobs must be from 0 to \(GenerationRequest.maxLogprobCount), got \(k)")
-        }
+        try request.validate(contextLength: c.contextLength, vocabularySize: c.vocabularySize)
         let reserved = min(request.promptTokens.count + request.stop.maxTokens, c.contextLength)
         if configuration.kvMode != .contiguous && reserved > kvTokenCapacity {
             throw .exceedsKVBudget(tokenCount: reserved, budgetTokens: kvTokenCapacity)
@@ -77,6 +65,27 @@ extension Engine {
         } catch {
             queuedRequests.subtract(1, ordering: .relaxed)
             continuation.finish(throwing: error)
+        }
+    }
+}
+
+extension GenerationRequest {
+    /// Why this request cannot run on a model with `contextLength` tokens of context and
+    /// `vocabularySize` token ids, if it cannot: what ``Engine/validate(_:)`` checks before the
+    /// KV budget (the request fuzzer holds the server's parser to it without an engine).
+    public func validate(contextLength: Int, vocabularySize: Int) throws(EngineError) {
+        guard !promptTokens.isEmpty else { throw .emptyPrompt }
+        guard promptTokens.count < contextLength else {
+            throw .promptTooLong(tokenCount: promptTokens.count, contextLength: contextLength)
+        }
+        if let bad = promptTokens.first(where: { $0 < 0 || Int($0) >= vocabularySize }) {
+            throw .invalidToken(bad, vocabularySize: vocabularySize)
+        }
+        do { try sampling.validate() } catch { throw .invalidSampling(error) }
+        guard sampleCount >= 1 else { throw .invalidConfiguration("the sample count must be at least 1") }
+        guard stop.maxTokens >= 1 else { throw .invalidConfiguration("max tokens must be at least 1") }
+        if let k = logprobCount, !(0...Self.maxLogprobCount).contains(k) {
+            throw .invalidConfiguration("logprobs must be from 0 to \(Self.maxLogprobCount), got \(k)")
         }
     }
 }

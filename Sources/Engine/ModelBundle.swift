@@ -29,12 +29,18 @@ public final class ModelBundle: Sendable {
         let template = file.metadata["tokenizer.chat_template"]?.string ?? ""
         chatTemplate = template.contains("<start_of_turn>") || tokenizer.tokenID("<start_of_turn>") != nil
             ? .gemma : template.contains("SmolLM") ? .smolLM2 : .chatML(defaultSystemPrompt: nil)
+        stopTokens = Self.stopTokens(of: tokenizer)
+    }
+
+    /// The tokens after which generation stops by default: end-of-sequence, end-of-text and
+    /// end-of-turn, those of them `tokenizer`'s vocabulary has.
+    public static func stopTokens(of tokenizer: any Tokenizer) -> Set<Int32> {
         var stops: Set<Int32> = []
         if let eos = tokenizer.eosTokenID { stops.insert(eos) }
         if let endOfText = tokenizer.tokenID("<|endoftext|>") { stops.insert(endOfText) }
         if let endOfTurn = tokenizer.tokenID("<|im_end|>") { stops.insert(endOfTurn) }
         if let endOfTurn = tokenizer.tokenID("<end_of_turn>") { stops.insert(endOfTurn) }
-        stopTokens = stops
+        return stops
     }
 
     /// Tokens of `text`, after the chat template when `chat` (then control-token markup in the

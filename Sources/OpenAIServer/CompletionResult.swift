@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import OpenAIAPI
 import Sampling
 import Tokenizers
 

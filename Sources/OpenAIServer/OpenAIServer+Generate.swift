@@ -5,6 +5,7 @@ import Hummingbird
 import Locking
 import Logging
 import NIOCore
+import OpenAIAPI
 
 extension OpenAIServer {
     /// `POST /v1/completions` and `POST /v1/chat/completions`.

@@ -5,6 +5,9 @@ import Hummingbird
 import Locking
 import Logging
 import NIOCore
+// The request decoding (RequestParser, JSONValue, APIError) lives in the networking-free
+// OpenAIAPI target; the server's users see it through this module.
+@_exported import OpenAIAPI
 import ServiceLifecycle
 import Synchronization
 import Tokenizers
@@ -145,38 +148,15 @@ public final class OpenAIServer: Sendable {
 
     func tokenize(_ request: Request) async throws(APIError) -> Response {
         let engine = try requireEngine()
-        let f = try JSONFields(try await body(of: request))
-        if let model = try f.string("model"), model != configuration.modelName {
-            throw .notFound("the model '\(model)' does not exist; this server serves '\(configuration.modelName)'", param: "model", code: "model_not_found")
-        }
         let parser = RequestParser(bundle: engine.bundle, modelName: configuration.modelName, tokenCapacity: engine.kvTokenCapacity)
-        let tokens: [Int32]
-        if let text = try f.string("prompt") {
-            tokens = engine.bundle.tokenizer.encode(text, parseSpecialTokens: try f.bool("add_special_tokens") ?? true)
-        } else if f["messages"] != nil {
-            let job = try parser.chat(.object(f.fields.filter { ["messages", "model"].contains($0.key) }))
-            tokens = job.request.promptTokens
-        } else {
-            throw .invalidRequest("send 'prompt' (text) or 'messages' (a chat)", param: "prompt")
-        }
-        return json(["tokens": tokens.map(Int.init), "count": tokens.count, "max_model_len": engine.bundle.model.configuration.contextLength])
+        let tokens = try parser.tokenize(try await body(of: request))
+        return json(["tokens": tokens.map(Int.init), "count": tokens.count, "max_model_len": parser.contextLength])
     }
 
     func detokenize(_ request: Request) async throws(APIError) -> Response {
         let engine = try requireEngine()
-        let f = try JSONFields(try await body(of: request))
-        guard let value = f["tokens"] else { throw .invalidRequest("'tokens' is required", param: "tokens") }
-        guard case .array(let items) = value else { throw .invalidRequest("'tokens' must be an array of token ids, got \(value.typeName)", param: "tokens") }
-        let vocabulary = engine.bundle.model.configuration.vocabularySize
-        var tokens: [Int32] = []
-        for item in items {
-            guard case .integer(let id) = item else { throw .invalidRequest("'tokens' must hold integer token ids, got \(item.typeName)", param: "tokens") }
-            guard id >= 0, id < vocabulary else {
-                throw .invalidRequest("token id \(id) is outside the vocabulary (0..<\(vocabulary))", param: "tokens", code: "invalid_token")
-            }
-            tokens.append(Int32(id))
-        }
-        return json(["prompt": engine.bundle.tokenizer.decode(tokens)])
+        let parser = RequestParser(bundle: engine.bundle, modelName: configuration.modelName, tokenCapacity: engine.kvTokenCapacity)
+        return json(["prompt": engine.bundle.tokenizer.decode(try parser.detokenize(try await body(of: request)))])
     }
 
     func engineUsage() throws(APIError) -> Response {

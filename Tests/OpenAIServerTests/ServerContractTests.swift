@@ -190,6 +190,8 @@ import Testing
                 ("/v1/completions", ["prompt": String(repeating: "x ", count: 300)], .badRequest, "256 tokens"),
                 ("/v1/completions", ["prompt": "hi", "max_tokens": 0], .badRequest, "'max_tokens' must be at least 1"),
                 ("/v1/completions", ["prompt": "hi", "max_tokens": 1000], .badRequest, "exceed the model's context of 256"),
+                ("/v1/completions", ["prompt": "hi", "max_tokens": Int.max], .badRequest, "exceed the model's context of 256"),
+                ("/v1/chat/completions", ["messages": [["role": "user", "content": "hi"]], "max_tokens": Int.max], .badRequest, "exceed the model's context"),
                 ("/v1/completions", ["prompt": "hi", "temperature": 3], .badRequest, "'temperature' must be from 0 to 2"),
                 ("/v1/completions", ["prompt": "hi", "top_p": 0], .badRequest, "'top_p'"),
                 ("/v1/completions", ["prompt": "hi", "min_p": 1.5], .badRequest, "'min_p'"),

@@ -2,7 +2,7 @@ import Foundation
 
 /// A JSON document as parsed from a request body, so that every field's type can be checked
 /// with an error that names the field (Codable's errors name coding paths, not the API's words).
-enum JSONValue: Sendable, Hashable, Decodable {
+public enum JSONValue: Sendable, Hashable, Decodable {
     case null
     case bool(Bool)
     case integer(Int64)
@@ -11,7 +11,7 @@ enum JSONValue: Sendable, Hashable, Decodable {
     case array([JSONValue])
     case object([String: JSONValue])
 
-    init(from decoder: any Decoder) throws {
+    public init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
         if c.decodeNil() { self = .null }
         else if let b = try? c.decode(Bool.self) { self = .bool(b) }
@@ -23,7 +23,7 @@ enum JSONValue: Sendable, Hashable, Decodable {
     }
 
     /// The JSON type's name, for error messages.
-    var typeName: String {
+    public var typeName: String {
         switch self {
         case .null: "null"
         case .bool: "a boolean"
@@ -35,7 +35,7 @@ enum JSONValue: Sendable, Hashable, Decodable {
     }
 
     /// Parses `bytes` as one JSON value; a message that says what is wrong otherwise.
-    static func parse(_ bytes: [UInt8]) throws(APIError) -> JSONValue {
+    public static func parse(_ bytes: [UInt8]) throws(APIError) -> JSONValue {
         guard !bytes.isEmpty else { throw .invalidRequest("the request body is empty; send a JSON object") }
         do {
             return try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
@@ -54,12 +54,12 @@ enum JSONValue: Sendable, Hashable, Decodable {
 }
 
 /// A JSON object's fields, read with the type each must have.
-struct JSONFields {
-    let fields: [String: JSONValue]
+public struct JSONFields: Sendable {
+    public let fields: [String: JSONValue]
     /// Where these fields sit in the request (`""` at the top, `"messages[0]."` inside).
-    let prefix: String
+    public let prefix: String
 
-    init(_ value: JSONValue, prefix: String = "", what: String = "the request body") throws(APIError) {
+    public init(_ value: JSONValue, prefix: String = "", what: String = "the request body") throws(APIError) {
         guard case .object(let fields) = value else {
             throw .invalidRequest("\(what) must be a JSON object, got \(value.typeName)", param: prefix.isEmpty ? nil : String(prefix.dropLast()))
         }
@@ -68,7 +68,7 @@ struct JSONFields {
     }
 
     /// The field, or nil when it is absent or null.
-    subscript(_ name: String) -> JSONValue? {
+    public subscript(_ name: String) -> JSONValue? {
         if case .null? = fields[name] { return nil }
         return fields[name]
     }
@@ -77,19 +77,19 @@ struct JSONFields {
         .invalidRequest("'\(prefix)\(name)' must be \(expected), got \(got.typeName)", param: prefix + name)
     }
 
-    func string(_ name: String) throws(APIError) -> String? {
+    public func string(_ name: String) throws(APIError) -> String? {
         guard let v = self[name] else { return nil }
         guard case .string(let s) = v else { throw mismatch(name, "a string", v) }
         return s
     }
 
-    func bool(_ name: String) throws(APIError) -> Bool? {
+    public func bool(_ name: String) throws(APIError) -> Bool? {
         guard let v = self[name] else { return nil }
         guard case .bool(let b) = v else { throw mismatch(name, "a boolean", v) }
         return b
     }
 
-    func int(_ name: String) throws(APIError) -> Int? {
+    public func int(_ name: String) throws(APIError) -> Int? {
         guard let v = self[name] else { return nil }
         switch v {
         case .integer(let i): return Int(i)
@@ -98,7 +98,7 @@ struct JSONFields {
         }
     }
 
-    func double(_ name: String) throws(APIError) -> Double? {
+    public func double(_ name: String) throws(APIError) -> Double? {
         guard let v = self[name] else { return nil }
         switch v {
         case .integer(let i): return Double(i)
@@ -107,14 +107,14 @@ struct JSONFields {
         }
     }
 
-    func object(_ name: String) throws(APIError) -> JSONFields? {
+    public func object(_ name: String) throws(APIError) -> JSONFields? {
         guard let v = self[name] else { return nil }
         guard case .object = v else { throw mismatch(name, "an object", v) }
         return try JSONFields(v, prefix: prefix + name + ".")
     }
 
     /// A string or an array of strings (as `stop` takes).
-    func strings(_ name: String) throws(APIError) -> [String]? {
+    public func strings(_ name: String) throws(APIError) -> [String]? {
         guard let v = self[name] else { return nil }
         switch v {
         case .string(let s): return [s]

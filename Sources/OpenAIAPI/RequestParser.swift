@@ -5,28 +5,58 @@ import Tokenizers
 
 /// What a `/v1/completions` or `/v1/chat/completions` body asks for, checked: the engine request
 /// and how to answer (streamed or not, echo, logprobs).
-struct GenerationJob: Sendable {
-    enum Kind: Sendable { case completion, chat }
-    var kind: Kind
-    var request: GenerationRequest
-    var stream: Bool
-    var includeUsage: Bool
+public struct GenerationJob: Sendable {
+    public enum Kind: Sendable { case completion, chat }
+    public var kind: Kind
+    public var request: GenerationRequest
+    public var stream: Bool
+    public var includeUsage: Bool
     /// Completions: put the prompt's text before the completion.
-    var echoText: String?
+    public var echoText: String?
     /// Completions: `logprobs` N; chat: `top_logprobs` when `logprobs` is true.
-    var wantsLogprobs: Bool
+    public var wantsLogprobs: Bool
 }
 
-/// Turns request bodies into ``GenerationJob``s, naming the field at fault when it cannot.
-struct RequestParser: Sendable {
-    let bundle: ModelBundle
-    let modelName: String
+/// Turns request bodies into ``GenerationJob``s (and `/tokenize` and `/detokenize` bodies into
+/// token ids), naming the field at fault when it cannot. It needs only what requests are checked
+/// against: the tokenizer, the chat template, the stop tokens, the context and vocabulary sizes,
+/// and the model's name (no weights, so the request fuzzer runs on a vocabulary file alone).
+public struct RequestParser: Sendable {
+    public let tokenizer: any Tokenizer
+    public let chatTemplate: ChatTemplate
+    /// Tokens that end generation by default (the model's end-of-sequence and end-of-turn).
+    public let stopTokens: Set<Int32>
+    /// The model's context in tokens: a prompt and its `max_tokens` must fit in it.
+    public let contextLength: Int
+    /// Valid token ids are `0..<vocabularySize`.
+    public let vocabularySize: Int
+    /// The name requests must give in `model` (or leave out).
+    public let modelName: String
     /// The most tokens one request can hold in KV memory (the engine's budget).
-    var tokenCapacity = Int.max
+    public var tokenCapacity: Int
 
-    var contextLength: Int { bundle.model.configuration.contextLength }
+    public init(
+        tokenizer: any Tokenizer, chatTemplate: ChatTemplate, stopTokens: Set<Int32>, contextLength: Int, vocabularySize: Int,
+        modelName: String, tokenCapacity: Int = .max
+    ) {
+        self.tokenizer = tokenizer
+        self.chatTemplate = chatTemplate
+        self.stopTokens = stopTokens
+        self.contextLength = contextLength
+        self.vocabularySize = vocabularySize
+        self.modelName = modelName
+        self.tokenCapacity = tokenCapacity
+    }
 
-    func completion(_ body: JSONValue) throws(APIError) -> GenerationJob {
+    /// The parser for requests to `bundle`'s model.
+    public init(bundle: ModelBundle, modelName: String, tokenCapacity: Int = .max) {
+        self.init(
+            tokenizer: bundle.tokenizer, chatTemplate: bundle.chatTemplate, stopTokens: bundle.stopTokens,
+            contextLength: bundle.model.configuration.contextLength, vocabularySize: bundle.model.configuration.vocabularySize,
+            modelName: modelName, tokenCapacity: tokenCapacity)
+    }
+
+    public func completion(_ body: JSONValue) throws(APIError) -> GenerationJob {
         let f = try JSONFields(body)
         try checkModel(f)
         guard let promptValue = f["prompt"] else { throw .invalidRequest("'prompt' is required", param: "prompt") }
@@ -50,10 +80,10 @@ struct RequestParser: Sendable {
         let (stream, includeUsage) = try streaming(f)
         return GenerationJob(
             kind: .completion, request: request, stream: stream, includeUsage: includeUsage,
-            echoText: echo ? bundle.tokenizer.decode(tokens) : nil, wantsLogprobs: logprobs != nil)
+            echoText: echo ? tokenizer.decode(tokens) : nil, wantsLogprobs: logprobs != nil)
     }
 
-    func chat(_ body: JSONValue) throws(APIError) -> GenerationJob {
+    public func chat(_ body: JSONValue) throws(APIError) -> GenerationJob {
         let f = try JSONFields(body)
         try checkModel(f)
         guard let messagesValue = f["messages"] else { throw .invalidRequest("'messages' is required", param: "messages") }
@@ -89,6 +119,36 @@ struct RequestParser: Sendable {
         return GenerationJob(kind: .chat, request: request, stream: stream, includeUsage: includeUsage, echoText: nil, wantsLogprobs: logprobs)
     }
 
+    /// `POST /tokenize`: the tokens of `prompt` (text; `add_special_tokens`, default true, parses
+    /// control tokens written in it) or of `messages` (a chat, through the chat template, checked
+    /// as `/v1/chat/completions` checks it).
+    public func tokenize(_ body: JSONValue) throws(APIError) -> [Int32] {
+        let f = try JSONFields(body)
+        try checkModel(f)
+        if let text = try f.string("prompt") {
+            return tokenizer.encode(text, parseSpecialTokens: try f.bool("add_special_tokens") ?? true)
+        } else if f["messages"] != nil {
+            return try chat(.object(f.fields.filter { ["messages", "model"].contains($0.key) })).request.promptTokens
+        }
+        throw .invalidRequest("send 'prompt' (text) or 'messages' (a chat)", param: "prompt")
+    }
+
+    /// `POST /detokenize`: the token ids of `tokens`, each inside the vocabulary.
+    public func detokenize(_ body: JSONValue) throws(APIError) -> [Int32] {
+        let f = try JSONFields(body)
+        guard let value = f["tokens"] else { throw .invalidRequest("'tokens' is required", param: "tokens") }
+        guard case .array(let items) = value else { throw .invalidRequest("'tokens' must be an array of token ids, got \(value.typeName)", param: "tokens") }
+        var tokens: [Int32] = []
+        for item in items {
+            guard case .integer(let id) = item else { throw .invalidRequest("'tokens' must hold integer token ids, got \(item.typeName)", param: "tokens") }
+            guard id >= 0, id < vocabularySize else {
+                throw .invalidRequest("token id \(id) is outside the vocabulary (0..<\(vocabularySize))", param: "tokens", code: "invalid_token")
+            }
+            tokens.append(Int32(id))
+        }
+        return tokens
+    }
+
     // MARK: Fields both routes share
 
     private func checkModel(_ f: JSONFields) throws(APIError) {
@@ -120,7 +180,9 @@ struct RequestParser: Sendable {
                 param: f["messages"] == nil ? "prompt" : "messages", code: "context_length_exceeded")
         }
         guard maxTokens >= 1 else { throw .invalidRequest("'\(maxTokensField)' must be at least 1, got \(maxTokens)", param: maxTokensField) }
-        guard tokens.count + maxTokens <= contextLength else {
+        // `maxTokens <= contextLength - tokens.count`, not `tokens.count + maxTokens <= ...`: a client's
+        // `max_tokens` may be as large as Int64.max, and the sum would overflow (a trap).
+        guard maxTokens <= contextLength - tokens.count else {
             throw .invalidRequest(
                 "'\(maxTokensField)' is \(maxTokens), but the prompt's \(tokens.count) tokens plus \(maxTokens) exceed the model's context of \(contextLength) tokens (at most \(contextLength - tokens.count))",
                 param: maxTokensField, code: "context_length_exceeded")
@@ -150,7 +212,7 @@ struct RequestParser: Sendable {
             temperature: Float(temperature), topK: max(0, topK), topP: Float(topP), minP: Float(minP), seed: seed)
         return GenerationRequest(
             promptTokens: tokens, sampling: sampling,
-            stop: StopConditions(maxTokens: maxTokens, stopTokens: bundle.stopTokens, stopStrings: stops.filter { !$0.isEmpty }),
+            stop: StopConditions(maxTokens: maxTokens, stopTokens: stopTokens, stopStrings: stops.filter { !$0.isEmpty }),
             sampleCount: n)
     }
 
@@ -159,9 +221,9 @@ struct RequestParser: Sendable {
     /// A prompt as text, a list of token ids, or a list holding one of those.
     private func promptTokens(_ value: JSONValue) throws(APIError) -> [Int32] {
         switch value {
-        case .string(let text): return bundle.tokenizer.encode(text)
+        case .string(let text): return tokenizer.encode(text)
         case .array(let items):
-            if items.count == 1, case .string(let text) = items[0] { return bundle.tokenizer.encode(text) }
+            if items.count == 1, case .string(let text) = items[0] { return tokenizer.encode(text) }
             if items.count == 1, case .array(let inner) = items[0] { return try tokenIDs(inner) }
             if items.allSatisfy({ if case .string = $0 { true } else { false } }), items.count > 1 {
                 throw .invalidRequest("'prompt' holds \(items.count) prompts; send one prompt per request", param: "prompt")
@@ -173,7 +235,7 @@ struct RequestParser: Sendable {
     }
 
     private func tokenIDs(_ items: [JSONValue]) throws(APIError) -> [Int32] {
-        let vocabulary = bundle.model.configuration.vocabularySize
+        let vocabulary = vocabularySize
         var tokens: [Int32] = []
         for item in items {
             guard case .integer(let id) = item else {
@@ -211,13 +273,13 @@ struct RequestParser: Sendable {
     /// tokens, the messages' text stays plain text (a message cannot forge markup).
     func chatTokens(_ messages: [ChatMessage]) -> [Int32] {
         let placeholder = "\u{0}"
-        let rendered = bundle.chatTemplate.render(messages.map { ChatMessage(role: $0.role, content: placeholder) })
+        let rendered = chatTemplate.render(messages.map { ChatMessage(role: $0.role, content: placeholder) })
         let markup = rendered.components(separatedBy: placeholder)
         var tokens: [Int32] = []
         // Only the first part keeps the BOS token the tokenizer may put in front.
         func append(_ text: String, special: Bool) {
-            let ids = bundle.tokenizer.encode(text, parseSpecialTokens: special)
-            tokens += !tokens.isEmpty && ids.first == bundle.tokenizer.bosTokenID ? ids.dropFirst() : ids[...]
+            let ids = tokenizer.encode(text, parseSpecialTokens: special)
+            tokens += !tokens.isEmpty && ids.first == tokenizer.bosTokenID ? ids.dropFirst() : ids[...]
         }
         for (i, part) in markup.enumerated() {
             append(part, special: true)

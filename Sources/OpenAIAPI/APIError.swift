@@ -1,11 +1,11 @@
 import Engine
 import Foundation
 import HTTPTypes
-import Hummingbird
 
 /// An error in OpenAI's shape, `{"error": {"message", "type", "param", "code"}}`, with its HTTP
-/// status. Every failure the server answers is one of these: bad input is a 4xx that names the
-/// problem, never a 500.
+/// status (swift-http-types' `HTTPResponse.Status`: plain values, no networking). Every failure
+/// the server answers is one of these: bad input is a 4xx that names the problem, never a 500.
+/// OpenAIServer turns one into a Hummingbird response (`APIError.response`).
 public struct APIError: Error, Sendable, Hashable, CustomStringConvertible {
     public var status: HTTPResponse.Status
     public var message: String
@@ -28,39 +28,39 @@ public struct APIError: Error, Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { "\(status.code) \(type): \(message)" }
 
-    static func invalidRequest(_ message: String, param: String? = nil, code: String? = nil) -> APIError {
+    public static func invalidRequest(_ message: String, param: String? = nil, code: String? = nil) -> APIError {
         APIError(status: .badRequest, message: message, type: "invalid_request_error", param: param, code: code)
     }
 
-    static func notFound(_ message: String, param: String? = nil, code: String? = nil) -> APIError {
+    public static func notFound(_ message: String, param: String? = nil, code: String? = nil) -> APIError {
         APIError(status: .notFound, message: message, type: "invalid_request_error", param: param, code: code)
     }
 
-    static let unauthorized = APIError(
+    public static let unauthorized = APIError(
         status: .unauthorized, message: "a valid API key is required: send 'Authorization: Bearer KEY'",
         type: "invalid_request_error", code: "invalid_api_key")
 
-    static func overloaded(waiting: Int) -> APIError {
+    public static func overloaded(waiting: Int) -> APIError {
         APIError(
             status: .tooManyRequests, message: "the server is at capacity: \(waiting) requests are already waiting; retry later",
             type: "rate_limit_error", code: "rate_limit_exceeded", retryAfter: 1)
     }
 
-    static let loading = APIError(
+    public static let loading = APIError(
         status: .serviceUnavailable, message: "the model is still loading; retry shortly", type: "service_unavailable",
         code: "model_loading", retryAfter: 1)
 
-    static let shuttingDown = APIError(
+    public static let shuttingDown = APIError(
         status: .serviceUnavailable, message: "the server is shutting down", type: "service_unavailable", code: "shutting_down")
 
-    static func bodyTooLarge(limit: Int) -> APIError {
+    public static func bodyTooLarge(limit: Int) -> APIError {
         APIError(
             status: .contentTooLarge, message: "the request body is larger than the limit of \(limit) bytes",
             type: "invalid_request_error", code: "request_too_large")
     }
 
     /// The answer to an engine's refusal of a request.
-    init(_ error: EngineError) {
+    public init(_ error: EngineError) {
         switch error {
         case .emptyPrompt: self = .invalidRequest("the prompt is empty", param: "prompt")
         case .promptTooLong(let n, let context):
@@ -82,18 +82,11 @@ public struct APIError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The JSON body: `{"error": {...}}`.
-    var body: [UInt8] {
+    public var body: [UInt8] {
         var object: [String: Any] = ["message": message, "type": type]
         object["param"] = param ?? NSNull()
         object["code"] = code ?? NSNull()
         let data = (try? JSONSerialization.data(withJSONObject: ["error": object], options: [.sortedKeys])) ?? Data("{}".utf8)
         return Array(data)
-    }
-
-    var response: Response {
-        var headers: HTTPFields = [.contentType: "application/json"]
-        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
-        if closesConnection { headers[.connection] = "close" }
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 }
