@@ -31,6 +31,9 @@ struct BenchBatchCommand: AsyncParsableCommand {
     @Option(help: "Write the figures as JSON to this file.")
     var json: String?
 
+    @Option(help: "Also measure this engine's batched decode of as many sequences, in the same run (known: llamacpp; prompts of the range's mean length).")
+    var peer: String?
+
     struct Run: Codable {
         var kvMode: KVMode
         var sequences: Int
@@ -53,11 +56,15 @@ struct BenchBatchCommand: AsyncParsableCommand {
         var pagedFit: Int
         var contiguousFit: Int
         var threads: Int
+        /// llama.cpp's aggregate decode of as many sequences (median of 3), and ours ÷ it.
+        var peerAggregateDecodeTokensPerSecond: Double?
+        var pagedOverPeer: Double?
     }
 
     func run() async throws {
         let bounds = promptRange.split(separator: ",").compactMap { Int($0) }
         guard bounds.count == 2, bounds[0] >= 1, bounds[0] <= bounds[1] else { throw ValidationError("--prompt-range MIN,MAX") }
+        if let peer, peer != "llamacpp" { throw ValidationError("unknown peer '\(peer)' (known: llamacpp)") }
         var rng = Xoshiro256(seed: seed)
         let lengths = (0..<sequences).map { _ in Int.random(in: bounds[0]...bounds[1], using: &rng) }
         var options = engine
@@ -86,10 +93,22 @@ struct BenchBatchCommand: AsyncParsableCommand {
         let contiguous = try await runOnce(.contiguous, prompts, memoryTokens: sequences * context)
         let pagedFit = Self.pagedFit(lengths.map { $0 + generate }, tokensPerPage: options.pageSize, budget: fitBudget)
         let contiguousFit = fitBudget / context
-        let figures = Figures(
+        var figures = Figures(
             promptLengths: lengths, single: single, pagedBatch: paged, contiguousBatch: contiguous,
             batchOverSingle: paged.aggregateDecodeTokensPerSecond / single.aggregateDecodeTokensPerSecond,
             fitBudgetTokens: fitBudget, pagedFit: pagedFit, contiguousFit: contiguousFit, threads: ThreadCount.current)
+        let peerPrompt = (bounds[0] + bounds[1]) / 2
+        if peer != nil {
+            printError("llama.cpp: \(sequences) sequences of \(peerPrompt) prompt tokens, \(generate) generated each")
+            let r = try Peers.runLlamaCpp(model: options.modelPath, arguments: [
+                "--threads", String(ThreadCount.current), "--reps", "3", "--skip", "pp,tg,ttft,ppl,ref,kv",
+                "--parallel", String(sequences), "--batched-prompt", String(peerPrompt), "--batched-gen", String(generate),
+            ])
+            if let v = Peers.median(r, "batched", "aggregate_tok_per_s") {
+                figures.peerAggregateDecodeTokensPerSecond = v
+                figures.pagedOverPeer = paged.aggregateDecodeTokensPerSecond / v
+            }
+        }
         print("bench batch: \(sequences) requests, prompts uniform in \(bounds[0])...\(bounds[1]) (seed \(seed)), \(generate) tokens each, \(ThreadCount.current) threads")
         print(Table(
             header: ["run", "decode tok/s", "KV in use", "minimum", "waste %", "max running"],
@@ -99,6 +118,9 @@ struct BenchBatchCommand: AsyncParsableCommand {
             }).render())
         print(String(format: "aggregate decode with %d running / one alone: %.2fx", sequences, figures.batchOverSingle))
         print("in a \(fitBudget)-token KV budget: paged fits \(pagedFit) of these sequences at full length, contiguous \(contiguousFit)")
+        if let v = figures.peerAggregateDecodeTokensPerSecond, let ratio = figures.pagedOverPeer {
+            print(String(format: "llama.cpp, %d sequences of %d prompt tokens decoding together: %.1f tok/s; paged ÷ llama.cpp %.2fx", sequences, peerPrompt, v, ratio))
+        }
         if let json { try writeJSON(figures, to: json) }
     }
 
