@@ -21,7 +21,7 @@ extension Engine {
                 var sharedWithin: Set<PageID> = []
                 for seq in request.liveSamples where scheduler.cache.contains(seq) {
                     emptySlots += scheduler.cache.sequenceUsage(of: seq).emptySlotCount
-                    for page in scheduler.cache.pageTable(of: seq).pages where !distinct.insert(page).inserted {
+                    for page in scheduler.cache.heldPages(of: seq) where !distinct.insert(page).inserted {
                         sharedWithin.insert(page)
                     }
                     shared = max(shared, scheduler.cache.sequenceUsage(of: seq, reusedLeadingPageCount: reusedPages(seq)).sharedPageCount)

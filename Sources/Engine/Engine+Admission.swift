@@ -1,3 +1,4 @@
+import FlexAttention
 import Llama
 import PagedKVCache
 import Sampling
@@ -11,10 +12,15 @@ extension Engine {
     static func makeCache(model c: LlamaConfiguration, configuration: EngineConfiguration) throws(EngineError) -> KVCacheManager {
         let tokensPerPage = configuration.kvMode == .paged
             ? configuration.tokensPerPage : 1 << (Int.bitWidth - (c.contextLength - 1).leadingZeroBitCount)
+        // Paged mode: a page table per layer group, so the sliding-window layers' pages can go
+        // back while the sequence lives. The contiguous baseline keeps one buffer of every layer.
+        let groups = configuration.kvMode == .paged
+            ? KVLayerGroups(layerCount: c.layerCount, windowLength: c.slidingWindow(layer:))
+            : .single(layerCount: c.layerCount)
         let layout: PageLayout
         do {
             layout = try PageLayout(
-                tokensPerPage: tokensPerPage, layerCount: c.layerCount, kvHeadCount: c.kvHeadCount,
+                tokensPerPage: tokensPerPage, layerCount: groups.layersPerGroup, kvHeadCount: c.kvHeadCount,
                 headSize: c.headSize, elementType: configuration.kvElementType)
         } catch {
             throw .invalidConfiguration("\(error)")
@@ -22,7 +28,8 @@ extension Engine {
         let budgetBytes: Int
         switch configuration.kvMemory {
         case .bytes(let b): budgetBytes = b
-        case .tokens(let t): budgetBytes = t * layout.bytesPerToken
+        // A token of the model: one page row in every group.
+        case .tokens(let t): budgetBytes = t * layout.bytesPerToken * groups.groupCount
         }
         let storage: PageStorage
         do { storage = try PageStorage(layout: layout, byteBudget: budgetBytes) } catch {
@@ -30,7 +37,9 @@ extension Engine {
         }
         return KVCacheManager(
             storage: storage, prefixCaching: configuration.prefixCaching && configuration.kvMode == .paged,
-            maxTokensPerSequence: c.contextLength)
+            maxTokensPerSequence: c.contextLength, layerGroups: groups,
+            windowReleaseAlignment: configuration.kvMode == .paged && configuration.releasesWindowPages
+                ? AttentionTiling.kvTileLength : nil)
     }
 
     /// Why `request` cannot run on this engine, if it cannot (checked again by the loop; callers

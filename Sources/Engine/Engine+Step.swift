@@ -47,7 +47,7 @@ extension Engine {
                 queuedRequests.subtract(1, ordering: .relaxed)
             }
         }
-        store.prepare(batch: forwardBatch) { id, body in scheduler.withPageTable(of: id, body) }
+        store.prepare(batch: forwardBatch) { id, group, body in scheduler.withPageTable(of: id, group: group, body) }
         let model = bundle.model
         scheduler.withKVMemory { base in
             store.base = base

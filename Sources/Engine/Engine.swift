@@ -26,7 +26,13 @@ public final class Engine: @unchecked Sendable {
     // inbox and the published usage are behind mutexes, the queue count is atomic.
     public let bundle: ModelBundle
     public let configuration: EngineConfiguration
+    /// The geometry of a page: `pageLayout.layerCount` is the layers of one layer group.
     public let pageLayout: PageLayout
+    /// Which layers share a page table (one group unless the model has sliding-window layers
+    /// and the mode is paged).
+    public let layerGroups: KVLayerGroups
+    /// The tokens a request can hold at most: the prompt plus generated tokens, in KV memory.
+    public let kvTokenCapacity: Int
 
     // MARK: Inbox (any thread)
 
@@ -69,6 +75,8 @@ public final class Engine: @unchecked Sendable {
         let c = bundle.model.configuration
         let cache = try Self.makeCache(model: c, configuration: configuration)
         pageLayout = cache.layout
+        layerGroups = cache.layerGroups
+        kvTokenCapacity = cache.tokenCapacity
         let pageCount = cache.usage.pageCount
         scheduler = Scheduler(
             cache: cache,
@@ -77,7 +85,7 @@ public final class Engine: @unchecked Sendable {
                 maxRunningSequences: configuration.kvMode == .contiguous ? min(configuration.maxRunningSequences, pageCount) : configuration.maxRunningSequences,
                 recomputeEveryStep: configuration.kvMode == .none))
         scheduler.prefillTokenLimit = configuration.prefillTokensPerStep
-        store = PagedKVStore(layout: pageLayout, shape: AttentionShape(queryHeadCount: c.headCount, kvHeadCount: c.kvHeadCount, headSize: c.headSize))
+        store = PagedKVStore(layout: pageLayout, groups: layerGroups, shape: AttentionShape(queryHeadCount: c.headCount, kvHeadCount: c.kvHeadCount, headSize: c.headSize))
         state = LlamaState(configuration: c, activationPrecision: configuration.activationPrecision)
         if configuration.profileForward { state.profile = ForwardProfile() }
         publishedUsage = Locked(EngineUsage(
@@ -100,11 +108,6 @@ public final class Engine: @unchecked Sendable {
     public func shutdown() {
         inbox.withLock { $0.stopping = true }
         wake.signal()
-    }
-
-    /// The tokens a request can hold at most: the prompt plus generated tokens, in KV memory.
-    public var kvTokenCapacity: Int {
-        publishedUsage.withLock { $0.pageCount } * pageLayout.tokensPerPage
     }
 
     /// Requests submitted that have not had their first step yet (queued for admission).

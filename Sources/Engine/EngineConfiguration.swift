@@ -83,6 +83,11 @@ public struct EngineConfiguration: Sendable, Hashable {
     public var maxBatchTokens = 512
     public var maxRunningSequences = 64
     public var prefixCaching = true
+    /// In paged mode, give back the sliding-window layers' pages that no future query of their
+    /// sequence can see (Gemma 3: 15 of 18 layers hold a window's worth of KV, not the whole
+    /// sequence). False keeps them (the same layout and arithmetic: the comparison baseline).
+    /// Models without sliding windows have nothing to give back.
+    public var releasesWindowPages = true
     /// fp32 activations (exact, the default) or 8-bit ones into the quantized matrix products
     /// (faster; on a CPU without AVX2 the fp32 path runs either way).
     public var activationPrecision: ActivationPrecision = .f32

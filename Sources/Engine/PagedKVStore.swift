@@ -7,82 +7,125 @@ import PagedKVCache
 /// inside each sequence. The contiguous baseline is the same store over a cache whose pages are
 /// as long as the context (one page per sequence), so both run the same arithmetic.
 ///
+/// Layers are in layer groups (``KVLayerGroups``): a sequence has one page table per group, and
+/// layer `l` reads and writes its group's pages at its index inside the group. A window group's
+/// table may have given back leading pages (``PageTable/releasedEntry``); the sliding-window
+/// block mask never visits a tile before the window of a sequence's first query, and the cache
+/// releases only pages wholly before that tile, so no released entry is ever looked up
+/// (checked in ``prepare(batch:tables:)``).
+///
 /// Set up once per step with ``prepare(batch:tables:)`` (page tables copied into one flat
 /// buffer, slots of the new tokens, the block mask) and valid for that step only.
 final class PagedKVStore: KVStore {
     let layout: PageLayout
+    let groups: KVLayerGroups
     let kernel: AttentionKernel<NoScoreMod>
     /// The first byte of the page storage, set for the step.
     var base: UnsafeMutableRawPointer?
-    /// The step's page tables, one after another; owned here so the attention batch can point
-    /// into it for the whole step.
+    /// The step's page tables, group by group, one sequence after another; owned here so the
+    /// attention batch can point into it for the whole step.
     private var tableEntries = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: 1024)
-    private var tableRanges: [Range<Int>] = []
-    private var slots: [Int] = []
-    private var sequences: [AttentionSequence] = []
+    /// Per group: the range of each sequence's table in `tableEntries`, the slots of the new
+    /// tokens, the attention batch.
+    private var tableRanges: [[Range<Int>]]
+    private var slots: [[Int]]
+    private var sequences: [[AttentionSequence]]
     private var blockMask: BlockMask<CausalMask>?
     /// The sliding-window layers' block mask (tiles outside every query's window are skipped),
     /// built on the step's first request for it.
     private var windowMask: BlockMask<SlidingWindowMask>?
 
-    init(layout: PageLayout, shape: AttentionShape) {
+    init(layout: PageLayout, groups: KVLayerGroups, shape: AttentionShape) {
+        precondition(groups.layersPerGroup == layout.layerCount, "a page holds one layer group")
         self.layout = layout
+        self.groups = groups
         kernel = AttentionKernel(shape: shape)
+        tableRanges = Array(repeating: [], count: groups.groupCount)
+        slots = Array(repeating: [], count: groups.groupCount)
+        sequences = Array(repeating: [], count: groups.groupCount)
     }
 
     deinit { tableEntries.deallocate() }
 
-    /// Takes the step's page tables (`tables[i]` for `batch.sequences[i]`) and derives the slots
-    /// of the new tokens and the attention batch.
-    func prepare(batch: ForwardBatch, tables: (SequenceID, (borrowing PageTable) -> Void) -> Void) {
-        tableRanges.removeAll(keepingCapacity: true)
-        slots.removeAll(keepingCapacity: true)
+    /// Takes the step's page tables (`tables(id, group, body)` calls `body` with the table of
+    /// group `group` of `batch.sequences[i].id`) and derives the slots of the new tokens and the
+    /// attention batch of every group.
+    func prepare(batch: ForwardBatch, tables: (SequenceID, Int, (borrowing PageTable) -> Void) -> Void) {
         var count = 0
-        for sequence in batch.sequences {
-            tables(sequence.id) { table in
-                if count + table.pageCount > tableEntries.count {
-                    let grown = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: 2 * (count + table.pageCount))
-                    _ = grown.initialize(from: tableEntries[0..<count])
-                    tableEntries.deallocate()
-                    tableEntries = grown
+        for group in 0..<groups.groupCount {
+            tableRanges[group].removeAll(keepingCapacity: true)
+            slots[group].removeAll(keepingCapacity: true)
+            for sequence in batch.sequences {
+                tables(sequence.id, group) { table in
+                    if count + table.pageCount > tableEntries.count {
+                        let grown = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: 2 * (count + table.pageCount))
+                        _ = grown.initialize(from: tableEntries[0..<count])
+                        tableEntries.deallocate()
+                        tableEntries = grown
+                    }
+                    table.withUnsafeEntries { entries in
+                        _ = UnsafeMutableBufferPointer(rebasing: tableEntries[count..<count + entries.count]).initialize(from: entries)
+                    }
+                    tableRanges[group].append(count..<count + table.pageCount)
+                    count += table.pageCount
+                    let first = sequence.kvLength - sequence.tokenRange.count
+                    // Released pages lie wholly before the first KV tile the window of the
+                    // first query reaches, so the kernel never looks them up.
+                    precondition(
+                        table.releasedPageCount == 0
+                            || table.releasedPageCount * layout.tokensPerPage
+                                <= Self.firstVisibleTileStart(query: first, window: groups.windowLengths[group]),
+                        "group \(group) of \(sequence.id) released pages a query at \(first) can see")
+                    for position in first..<sequence.kvLength { slots[group].append(table.slot(at: position)) }
                 }
-                table.withUnsafeEntries { entries in
-                    _ = UnsafeMutableBufferPointer(rebasing: tableEntries[count..<count + entries.count]).initialize(from: entries)
-                }
-                tableRanges.append(count..<count + table.pageCount)
-                count += table.pageCount
-                let first = sequence.kvLength - sequence.tokenRange.count
-                for position in first..<sequence.kvLength { slots.append(table.slot(at: position)) }
             }
         }
-        sequences.removeAll(keepingCapacity: true)
-        for (sequence, range) in zip(batch.sequences, tableRanges) {
-            sequences.append(AttentionSequence(
-                queryRows: sequence.tokenRange, kvLength: sequence.kvLength,
-                pageTable: UnsafeBufferPointer(rebasing: tableEntries[range])))
+        for group in 0..<groups.groupCount {
+            sequences[group].removeAll(keepingCapacity: true)
+            for (sequence, range) in zip(batch.sequences, tableRanges[group]) {
+                sequences[group].append(AttentionSequence(
+                    queryRows: sequence.tokenRange, kvLength: sequence.kvLength,
+                    pageTable: UnsafeBufferPointer(rebasing: tableEntries[range])))
+            }
         }
-        blockMask = BlockMask(mask: CausalMask(), sequences: sequences, shape: kernel.shape)
+        // The masks depend on the sequences' lengths only, the same in every group.
+        blockMask = BlockMask(mask: CausalMask(), sequences: sequences[0], shape: kernel.shape)
         windowMask = nil
     }
 
+    /// The first position of the first KV tile a query at `query` can see through `window`
+    /// (0 for global attention).
+    static func firstVisibleTileStart(query: Int, window: Int?) -> Int {
+        guard let window else { return 0 }
+        let tile = AttentionTiling.kvTileLength
+        return max(0, query - window + 1) / tile * tile
+    }
+
     func write(layer: Int, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, batch: ForwardBatch) {
-        KVWriter.store(keys: keys, values: values, slots: slots, layer: layer, layout: layout, base: base!)
+        let group = groups.groupOfLayer[layer]
+        KVWriter.store(
+            keys: keys, values: values, slots: slots[group], layer: groups.indexInGroup[layer], layout: layout, base: base!)
     }
 
     func attend(
         layer: Int, slidingWindow: Int?, queries: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, batch: ForwardBatch
     ) {
+        let group = groups.groupOfLayer[layer], indexInGroup = groups.indexInGroup[layer]
+        // A group that releases pages does so for its layers' window: a wider one would read them.
+        precondition(
+            groups.windowLengths[group] == nil || groups.windowLengths[group] == slidingWindow,
+            "layer \(layer) attends through \(slidingWindow.map(String.init) ?? "no window"), its group through \(groups.windowLengths[group]!)")
         // Each sequence of the packed batch attends only to its own pages (the document mask of
         // the batch); inside it, causal or a causal sliding window.
         if let slidingWindow {
             if windowMask?.mask.windowLength != slidingWindow {
-                windowMask = BlockMask(mask: SlidingWindowMask(windowLength: slidingWindow), sequences: sequences, shape: kernel.shape)
+                windowMask = BlockMask(mask: SlidingWindowMask(windowLength: slidingWindow), sequences: sequences[0], shape: kernel.shape)
             }
-            kernel(queries: queries, output: output, sequences: sequences, storage: UnsafeRawPointer(base!),
-                   layout: layout, layer: layer, blockMask: windowMask!)
+            kernel(queries: queries, output: output, sequences: sequences[group], storage: UnsafeRawPointer(base!),
+                   layout: layout, layer: indexInGroup, blockMask: windowMask!)
         } else {
-            kernel(queries: queries, output: output, sequences: sequences, storage: UnsafeRawPointer(base!),
-                   layout: layout, layer: layer, blockMask: blockMask!)
+            kernel(queries: queries, output: output, sequences: sequences[group], storage: UnsafeRawPointer(base!),
+                   layout: layout, layer: indexInGroup, blockMask: blockMask!)
         }
     }
 }

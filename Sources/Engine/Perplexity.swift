@@ -42,7 +42,7 @@ extension ModelBundle {
         var cache = try Engine.makeCache(model: c, configuration: config)
         let chunk = config.kvMode == .none ? window : max(1, config.maxBatchTokens)
         let store = PagedKVStore(
-            layout: cache.layout, shape: AttentionShape(queryHeadCount: c.headCount, kvHeadCount: c.kvHeadCount, headSize: c.headSize))
+            layout: cache.layout, groups: cache.layerGroups, shape: AttentionShape(queryHeadCount: c.headCount, kvHeadCount: c.kvHeadCount, headSize: c.headSize))
         let state = LlamaState(configuration: c, activationPrecision: config.activationPrecision)
         var logits: [Float] = []
         var perWindow: [Double] = []
@@ -90,7 +90,7 @@ extension ModelBundle {
         config.prefixCaching = false
         var cache = try Engine.makeCache(model: c, configuration: config)
         let store = PagedKVStore(
-            layout: cache.layout, shape: AttentionShape(queryHeadCount: c.headCount, kvHeadCount: c.kvHeadCount, headSize: c.headSize))
+            layout: cache.layout, groups: cache.layerGroups, shape: AttentionShape(queryHeadCount: c.headCount, kvHeadCount: c.kvHeadCount, headSize: c.headSize))
         let state = LlamaState(configuration: c, activationPrecision: config.activationPrecision)
         let chunk = config.kvMode == .none ? tokens.count : max(1, config.maxBatchTokens)
         let vocab = c.vocabularySize
@@ -111,7 +111,7 @@ extension ModelBundle {
         logitPositions: (Range<Int>) -> [Int], logits: inout [Float], body: ([Int], UnsafeBufferPointer<Float>) -> Void
     ) throws(EngineError) {
         guard cache.startSequence(id, promptTokens: tokens.map(UInt32.init(bitPattern:))) != nil else {
-            throw .exceedsKVBudget(tokenCount: tokens.count, budgetTokens: cache.usage.pageCount * cache.layout.tokensPerPage)
+            throw .exceedsKVBudget(tokenCount: tokens.count, budgetTokens: cache.tokenCapacity)
         }
         var batch = ForwardBatch()
         var position = 0
@@ -122,7 +122,7 @@ extension ModelBundle {
             batch.append(sequence: id, tokens: tokens[position..<end], cachedCount: position, wantLogits: false)
             batch.logitRows = wanted.map { $0 - position }
             if batch.logitRows.isEmpty { batch.logitRows = [end - 1 - position] }
-            store.prepare(batch: batch) { sid, body in cache.withPageTable(of: sid, body) }
+            store.prepare(batch: batch) { sid, group, body in cache.withPageTable(of: sid, group: group, body) }
             cache.withMutableStorage { storage in
                 storage.withUnsafeMutableBytes { bytes in
                     store.base = bytes.baseAddress!

@@ -13,35 +13,37 @@ extension KVCacheManager {
     public mutating func fork(_ parent: SequenceID, into child: SequenceID) -> Bool {
         let parentSlot = liveSlot(of: parent)
         precondition(slotOfSequence[child] == nil, "\(child) is live already")
-        let parentTable = sequences[parentSlot].table
+        let groupCount = layerGroups.groupCount
         precondition(
-            sequences[parentSlot].computedTokenCount == parentTable.tokenCount,
+            sequences[parentSlot].computedTokenCount == sequences[parentSlot].table.tokenCount,
             "\(parent) has reserved positions not yet computed")
-        let sharedPageCount = parentTable.fullPageCount
-        let hasPartialPage = parentTable.pageCount > sharedPageCount
-        var copy: PageID?
-        if hasPartialPage {
-            guard let page = pool.allocate() else { return false }
-            copy = page
-        }
+        let sharedPageCount = sequences[parentSlot].table.fullPageCount
+        let hasPartialPage = sequences[parentSlot].table.pageCount > sharedPageCount
+        if hasPartialPage { guard pool.availablePageCount >= groupCount else { return false } }
         let childSlot = takeVacantSlot()
-        for index in 0 ..< sharedPageCount {
-            pool.retain(parentTable[index])
-            sequences[childSlot].table.append(parentTable[index])
+        for group in 0..<groupCount {
+            let parentTable = sequences[parentSlot].tables[group]
+            // Pages a window group gave back stay given back: no query of the child sees them.
+            sequences[childSlot].tables[group].appendReleased(parentTable.releasedPageCount)
+            for index in parentTable.releasedPageCount ..< sharedPageCount {
+                pool.retain(parentTable[index])
+                sequences[childSlot].tables[group].append(parentTable[index])
+            }
+            if hasPartialPage, let source = parentTable.lastPage {
+                let copy = pool.allocate()!
+                sequences[childSlot].tables[group].append(copy)
+                // Only the slots the parent wrote: the rest of the page is the child's to write.
+                let writtenSlots = parentTable.tokenCount - sharedPageCount * layout.tokensPerPage
+                if storage != nil { storage!.copyPage(from: source, to: copy, tokenCount: writtenSlots) }
+            }
+            sequences[childSlot].tables[group].appendTokens(parentTable.tokenCount)
+            sequences[childSlot].chains[group] = sequences[parentSlot].chains[group]
         }
-        if let copy, let source = parentTable.lastPage {
-            sequences[childSlot].table.append(copy)
-            // Only the slots the parent wrote: the rest of the page is the child's to write.
-            let writtenSlots = parentTable.tokenCount - sharedPageCount * layout.tokensPerPage
-            if storage != nil { storage!.copyPage(from: source, to: copy, tokenCount: writtenSlots) }
-        }
-        sequences[childSlot].table.appendTokens(parentTable.tokenCount)
         if isPrefixCachingEnabled {
             let tokens = sequences[parentSlot].tokens
             sequences[childSlot].tokens.append(contentsOf: tokens)
         }
         sequences[childSlot].computedTokenCount = sequences[parentSlot].computedTokenCount
-        sequences[childSlot].chain = sequences[parentSlot].chain
         slotOfSequence[child] = childSlot
         return true
     }

@@ -16,12 +16,20 @@ public struct KVCacheUsage: Sendable, Hashable, CustomStringConvertible {
     public var sequenceCount: Int
     /// Positions with a slot, summed over live sequences (shared positions once per sequence).
     public var logicalTokenCount: Int
-    /// Positions whose keys and values the used pages hold (shared pages once).
+    /// Positions whose keys and values the used pages hold (shared pages once; once per layer
+    /// group that holds them).
     public var storedTokenCount: Int
     public var bytesPerPage: Int
     public var bytesPerToken: Int
     public var prefixCacheHitPageCount: Int
     public var prefixCacheMissPageCount: Int
+    /// Page tables per sequence (``KVLayerGroups``). A page holds one group's layers, so
+    /// positions and ``bytesPerToken`` count per group: a position a sequence holds in every
+    /// group counts `layerGroupCount` times in ``storedTokenCount``.
+    public var layerGroupCount = 1
+
+    /// The stored positions in whole-model tokens' worth: ``storedTokenCount`` / ``layerGroupCount``.
+    public var storedModelTokens: Double { Double(storedTokenCount) / Double(layerGroupCount) }
 
     /// Bytes of the pages referenced by live sequences.
     public var bytesInUse: Int { usedPageCount * bytesPerPage }
@@ -63,9 +71,9 @@ extension KVCacheManager {
         var emptySlotCount = 0
         for slot in slotOfSequence.values {
             logicalTokenCount += sequences[slot].table.tokenCount
-            emptySlotCount += sequences[slot].table.freeTokenCount
+            for table in sequences[slot].tables { emptySlotCount += table.freeTokenCount }
         }
-        return KVCacheUsage(
+        var usage = KVCacheUsage(
             pageCount: pool.pageCount, usedPageCount: pool.usedPageCount,
             evictablePageCount: pool.evictablePageCount, freePageCount: pool.freePageCount,
             cachedPageCount: pool.cachedPageCount, sequenceCount: slotOfSequence.count,
@@ -74,5 +82,7 @@ extension KVCacheManager {
             storedTokenCount: pool.usedPageCount * layout.tokensPerPage - emptySlotCount,
             bytesPerPage: layout.bytesPerPage, bytesPerToken: layout.bytesPerToken,
             prefixCacheHitPageCount: prefixCacheHitPageCount, prefixCacheMissPageCount: prefixCacheMissPageCount)
+        usage.layerGroupCount = layerGroups.groupCount
+        return usage
     }
 }

@@ -14,9 +14,12 @@ extension PrefixCache {
 }
 
 extension PrefixCache.Chain {
-    /// The chain of a sequence before its first page.
-    init(salt: UInt64) {
-        self.init(hash: PrefixCache.rootHash(salt: salt), parent: .root(salt: salt), pageCount: 0)
+    /// The chain of a sequence before its first page (of layer group `group`).
+    init(salt: UInt64, group: Int = 0) {
+        let root = PrefixCache.rootHash(salt: salt)
+        self.init(
+            hash: group == 0 ? root : PrefixCache.mix(root ^ UInt64(group)), parent: .root(salt: salt, group: group),
+            pageCount: 0)
     }
 }
 
@@ -45,6 +48,23 @@ extension PagePool {
             chain = .init(hash: hash, parent: prefixCache.identity(of: page), pageCount: chain.pageCount + 1)
         }
         return (chain.pageCount, evictable)
+    }
+
+    /// The number of leading pages of `tokens` (at most `maxPageCount`) that the cache holds for
+    /// the sequence at `chain`, which is not changed. What ``appendCachedPrefix(of:maxPageCount:chain:to:)``
+    /// would append.
+    /// - Complexity: O(`maxPageCount × tokensPerPage`); allocates nothing.
+    func cachedPrefixPageCount(of tokens: UnsafeBufferPointer<UInt32>, maxPageCount: Int, chain: PrefixCache.Chain) -> Int {
+        guard prefixCache.isEnabled else { return 0 }
+        let tokensPerPage = prefixCache.tokensPerPage
+        var hash = chain.hash, parent = chain.parent
+        for index in 0 ..< maxPageCount {
+            let pageTokens = UnsafeBufferPointer(rebasing: tokens[index * tokensPerPage ..< (index + 1) * tokensPerPage])
+            hash = PrefixCache.hash(parent: hash, tokens: pageTokens)
+            guard let p = parent, let page = prefixCache.page(hash: hash, parent: p, tokens: pageTokens) else { return index }
+            parent = prefixCache.identity(of: page)
+        }
+        return maxPageCount
     }
 
     /// Caches `page`, the next full page of the sequence at `chain`, holding `tokens`, unless the

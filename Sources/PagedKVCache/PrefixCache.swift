@@ -28,9 +28,20 @@ public struct PrefixCache: ~Copyable {
         @usableFromInline static let rootPage: UInt32 = .max
         public let page: UInt32
         public let key: UInt64
+        /// The layer group of a root (pages of different groups hold different layers, so they
+        /// never share a chain); 0 for every other parent, a page, which is in one group only.
+        public var group: UInt32 = 0
 
-        /// The parent of a sequence's first page.
-        public static func root(salt: UInt64) -> Parent { Parent(page: rootPage, key: salt) }
+        init(page: UInt32, key: UInt64, group: UInt32 = 0) {
+            self.page = page
+            self.key = key
+            self.group = group
+        }
+
+        /// The parent of a sequence's first page in layer group `group`.
+        public static func root(salt: UInt64, group: Int = 0) -> Parent {
+            Parent(page: rootPage, key: salt, group: UInt32(group))
+        }
         public var isRoot: Bool { page == Self.rootPage }
     }
 

@@ -1,26 +1,35 @@
 /// What ``KVCacheManager`` keeps per live sequence. Released sequences leave their state in a
 /// vacant slot, emptied but with its storage, for the next sequence to reuse without allocating.
 struct SequenceState {
-    var table: PageTable
+    /// One page table per layer group (``KVLayerGroups``), all with the same token count.
+    var tables: [PageTable]
     /// The token id of every position with a slot (kept only when prefix caching is on: the
     /// tokens of a page are hashed when it fills).
     var tokens: [UInt32]
     /// Positions whose keys and values are written: `0 ..< computedTokenCount`.
     var computedTokenCount = 0
-    /// Progress through the prefix cache's hash chain.
-    var chain = PrefixCache.Chain(salt: 0)
+    /// Progress through the prefix cache's hash chain, per layer group.
+    var chains: [PrefixCache.Chain]
 
-    init(tokensPerPage: Int, pageCapacity: Int, tokenCapacity: Int) {
-        table = PageTable(tokensPerPage: tokensPerPage, pageCapacity: pageCapacity)
+    init(tokensPerPage: Int, groupCount: Int, pageCapacity: Int, tokenCapacity: Int) {
+        tables = (0..<groupCount).map { _ in PageTable(tokensPerPage: tokensPerPage, pageCapacity: pageCapacity) }
         tokens = []
         tokens.reserveCapacity(tokenCapacity)
+        chains = (0..<groupCount).map { PrefixCache.Chain(salt: 0, group: $0) }
+    }
+
+    /// The table of the first group: every group's token count and page count.
+    var table: PageTable {
+        _read { yield tables[0] }
     }
 
     /// Empties the state for reuse, keeping its storage.
     mutating func removeAll() {
-        table.removeAll()
+        for g in tables.indices {
+            tables[g].removeAll()
+            chains[g] = PrefixCache.Chain(salt: 0, group: g)
+        }
         tokens.removeAll(keepingCapacity: true)
         computedTokenCount = 0
-        chain = PrefixCache.Chain(salt: 0)
     }
 }

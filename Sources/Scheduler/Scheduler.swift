@@ -58,8 +58,9 @@ public struct Scheduler: ~Copyable {
         self.configuration = configuration
     }
 
-    /// The most tokens one sequence can ever hold: the whole pool.
-    public var tokenCapacity: Int { cache.usage.pageCount * cache.layout.tokensPerPage }
+    /// The most tokens one sequence can ever hold: the whole pool (a page per layer group for
+    /// every page's worth of positions).
+    public var tokenCapacity: Int { cache.tokenCapacity }
 
     /// Queues sequence `id` whose known tokens are `tokens` (its prompt).
     /// - Throws: ``SchedulerError/exceedsCapacity(tokenCount:capacity:)`` when `reservedTokenCount`
@@ -131,15 +132,18 @@ public struct Scheduler: ~Copyable {
             let computed = cache.computedTokenCount(of: id)
             let known = records[id]!.tokens.count
             let reserved = cache.tokenCount(of: id)
-            if reserved < known {
-                let new = records[id]!.tokens[reserved..<known].map(UInt32.init(bitPattern:))
+            let pending = known - computed
+            let count = pending == 1 ? min(1, budget) : min(pending, budget, prefillBudget)
+            // Slots for the known tokens; with window release, only for this step's chunk (a
+            // window group then holds its window and the chunk in flight, not the whole prompt).
+            let reserveEnd = cache.releasesWindowPages ? computed + count : known
+            if reserved < reserveEnd {
+                let new = records[id]!.tokens[reserved..<reserveEnd].map(UInt32.init(bitPattern:))
                 if !cache.append(new, to: id) {
                     preemptLatest(&batch)
                     continue  // the same index again (or the loop ends if this one was preempted)
                 }
             }
-            let pending = known - computed
-            let count = pending == 1 ? min(1, budget) : min(pending, budget, prefillBudget)
             if count > 0 {
                 batch.entries.append(.init(id: id, positions: computed..<computed + count, wantsLogits: computed + count == known))
                 budget -= count
@@ -169,14 +173,17 @@ public struct Scheduler: ~Copyable {
     mutating func admitWaiting(_ batch: inout ScheduledBatch, budget: inout Int) {
         while budget > 0, let id = waiting.first, running.count < configuration.maxRunningSequences {
             let tokens = records[id]!.tokens
-            // Keep in reserve the pages the running sequences need for their next tokens (one
-            // for each whose last page is full), so admitting does not force a preemption.
+            // Keep in reserve the pages the running sequences need for their next tokens (a page
+            // per layer group for each whose last page is full), so admitting does not force a
+            // preemption.
             let reserve = running.reduce(0) { n, r in
-                cache.contains(r) && cache.pageCountNeeded(toAppend: 1, to: r) > 0 ? n + 1 : n
+                cache.contains(r) ? n + cache.pageCountNeeded(toAppend: 1, to: r) : n
             }
-            let pagesNeeded = (tokens.count + cache.layout.tokensPerPage - 1) / cache.layout.tokensPerPage
+            let pagesNeeded = cache.pageCountNeeded(forSequenceOf: tokens.count, chunkTokenCount: configuration.maxBatchTokens)
             guard running.isEmpty || pagesNeeded + reserve <= cache.availablePageCount,
-                let cached = cache.startSequence(id, promptTokens: tokens.map(UInt32.init(bitPattern:)))
+                let cached = cache.startSequence(
+                    id, promptTokens: tokens.map(UInt32.init(bitPattern:)),
+                    maxNewSlots: cache.releasesWindowPages ? budget : nil)
             else { return }
             waiting.removeFirst()
             admissions += 1
@@ -218,8 +225,8 @@ extension Scheduler {
         }
     }
 
-    /// Calls `body` with the page table of live sequence `id`.
-    public func withPageTable<Result>(of id: SequenceID, _ body: (borrowing PageTable) -> Result) -> Result {
-        cache.withPageTable(of: id, body)
+    /// Calls `body` with the page table of live sequence `id` in layer group `group`.
+    public func withPageTable<Result>(of id: SequenceID, group: Int = 0, _ body: (borrowing PageTable) -> Result) -> Result {
+        cache.withPageTable(of: id, group: group, body)
     }
 }

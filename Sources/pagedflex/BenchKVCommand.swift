@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GGUF
 import Llama
+import FlexAttention
 import PagedKVCache
 
 /// The paper's headline memory figure: KV waste of a mixed batch with fixed-size pages against a
@@ -32,6 +33,12 @@ struct BenchKVCommand: ParsableCommand {
 
     @Option(help: "Write the figures as JSON to this file.")
     var json: String?
+
+    @Option(help: "Models with sliding-window layers: the length of the one long sequence whose window pages are given back (its prompt is half of it, prefilled in chunks of 512, the rest decoded).")
+    var windowSequence: Int = 4096
+
+    @Option(help: "Page size of the sliding-window comparison.")
+    var windowPageSize: Int = 16
 
     struct Row: Codable {
         var tokensPerPage: Int
@@ -72,7 +79,63 @@ struct BenchKVCommand: ParsableCommand {
                 [String(r.tokensPerPage), formatBytes(r.bytesInUse), formatBytes(r.minimumBytes), formatBytes(r.wasteBytes),
                  fmt(r.wastePercent, 3), formatBytes(r.contiguousBytesInUse), fmt(r.contiguousWastePercent, 2)]
             }).render())
-        struct Figures: Codable { var sequenceLengths: [Int]; var seed: UInt64; var pageSizes: [Row] }
-        if let json { try writeJSON(Figures(sequenceLengths: batch, seed: seed, pageSizes: rows), to: json) }
+        let window = try windowComparison(m)
+        struct Figures: Codable { var sequenceLengths: [Int]; var seed: UInt64; var pageSizes: [Row]; var slidingWindow: WindowRow? }
+        if let json { try writeJSON(Figures(sequenceLengths: batch, seed: seed, pageSizes: rows, slidingWindow: window), to: json) }
+    }
+
+    struct WindowRow: Codable {
+        var sequenceLength: Int
+        var tokensPerPage: Int
+        var windowLayers: Int
+        var globalLayers: Int
+        var window: Int
+        /// Layer-tokens: one position's keys and values in one layer.
+        var releasedLayerTokens: Int
+        var releasedPeakLayerTokens: Int
+        var keptLayerTokens: Int
+        var contiguousLayerTokens: Int
+        var minimumLayerTokens: Int
+        var bytesPerLayerToken: Int
+    }
+
+    /// One long sequence on a model with sliding-window layers: the pages it holds with the
+    /// window layers' pages given back, kept, and in the contiguous baseline.
+    func windowComparison(_ m: LlamaConfiguration) throws -> WindowRow? {
+        let groups = KVLayerGroups(layerCount: m.layerCount, windowLength: m.slidingWindow(layer:))
+        guard groups.hasWindowGroups, let window = m.slidingWindow else { return nil }
+        guard windowSequence >= 1, windowSequence <= m.contextLength else {
+            throw ValidationError("--window-sequence within 1...\(m.contextLength) (the model's context)")
+        }
+        let layout = try PageLayout(
+            tokensPerPage: windowPageSize, layerCount: groups.layersPerGroup, kvHeadCount: m.kvHeadCount, headSize: m.headSize,
+            elementType: kvDtype)
+        let c = KVWindowComparison(
+            layerGroups: groups, layout: layout, sequenceLength: windowSequence, promptLength: max(1, windowSequence / 2),
+            chunkTokenCount: 512, contextLength: m.contextLength, releaseAlignment: AttentionTiling.kvTileLength)
+        let windowLayers = groups.windowLengths.filter { $0 != nil }.count * groups.layersPerGroup
+        let globalLayers = m.layerCount - windowLayers
+        let row = WindowRow(
+            sequenceLength: windowSequence, tokensPerPage: windowPageSize, windowLayers: windowLayers, globalLayers: globalLayers,
+            window: window, releasedLayerTokens: c.releasedLayerTokens, releasedPeakLayerTokens: c.releasedPeakLayerTokens,
+            keptLayerTokens: c.keptLayerTokens, contiguousLayerTokens: c.contiguousLayerTokens,
+            minimumLayerTokens: c.minimumLayerTokens, bytesPerLayerToken: c.bytesPerLayerToken)
+        func tokens(_ layerTokens: Int) -> String { fmt(Double(layerTokens) / Double(m.layerCount), 1) }
+        print("")
+        print("sliding window: one sequence of \(windowSequence) tokens (prompt \(max(1, windowSequence / 2)) in chunks of 512, then decoded), \(windowPageSize)-token pages; \(windowLayers) of \(m.layerCount) layers through a \(window)-token window, layer groups \(groups)")
+        print("  held = \(windowLayers) × \(min(window, windowSequence)) + \(globalLayers) × \(windowSequence) = \(c.minimumLayerTokens) layer-tokens is what the layers can still read; \(m.layerCount) × \(windowSequence) = \(m.layerCount * windowSequence) keeps every page")
+        print(Table(
+            header: ["KV", "layer-tokens held", "tokens' worth (÷ \(m.layerCount) layers)", "bytes", "× minimum"],
+            rows: [
+                ("paged, window pages released", c.releasedLayerTokens),
+                ("paged, released (peak during the run)", c.releasedPeakLayerTokens),
+                ("paged, window pages kept", c.keptLayerTokens),
+                ("contiguous (\(m.contextLength)-token buffer)", c.contiguousLayerTokens),
+                ("minimum (\(windowLayers) × window + \(globalLayers) × length)", c.minimumLayerTokens),
+            ].map { name, value in
+                [name, String(value), tokens(value), formatBytes(value * c.bytesPerLayerToken),
+                 fmt(Double(value) / Double(c.minimumLayerTokens), 3)]
+            }).render())
+        return row
     }
 }

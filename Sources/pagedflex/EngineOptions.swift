@@ -30,6 +30,9 @@ struct EngineOptions: ParsableArguments {
     @Flag(help: "Turn the prefix cache off.")
     var noPrefixCache = false
 
+    @Flag(help: "Keep the sliding-window layers' KV pages for the whole sequence (paged mode; the default gives back those no future query can see).")
+    var keepWindowPages = false
+
     @Option(help: "Activations into the quantized matrix products: f32 (exact, default) or q8 (8-bit, faster, as llama.cpp).")
     var activations: ActivationPrecision = .f32
 
@@ -60,6 +63,7 @@ struct EngineOptions: ParsableArguments {
         c.kvMemory = KVMemory(parsing: kvMemory)!
         c.maxBatchTokens = maxBatchTokens
         c.prefixCaching = !noPrefixCache
+        c.releasesWindowPages = !keepWindowPages
         c.activationPrecision = activations
         c.prefillTokensPerStep = maxPrefillTokens
         c.stepTimeTarget = stepTimeTarget.map { $0 / 1000 }

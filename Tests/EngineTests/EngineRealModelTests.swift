@@ -18,6 +18,8 @@ struct EngineRealModelTests {
         let reference = try ReferenceFile.load()
         let engine = try Engine(bundle: bundle, configuration: configuration(mode, pageSize: pageSize))
         defer { engine.shutdown() }
+        // No sliding-window layers: one layer group of all 30 layers, nothing to give back.
+        #expect(engine.layerGroups == .single(layerCount: 30) && engine.pageLayout.layerCount == 30)
         for prompt in reference.prompts {
             let tokens = try await engine.tokens(for: greedy(prompt.ids, count: prompt.greedy.ids.count))
             #expect(tokens[0] == prompt.greedy.ids, "\(mode) \(pageSize): \(prompt.name)")

@@ -70,6 +70,47 @@ struct GemmaEngineTests {
         }
     }
 
+    /// The 689-token prompt, prefilled in chunks of 200, gives the same logits, bit for bit,
+    /// whether the sliding-window layers' pages were given back as the prompt advanced (after
+    /// the third chunk the window groups release their first 4 pages, after the fourth 10) or
+    /// kept: attention never reads a released page, and the arithmetic is the same.
+    @Test func longPromptLogitsDoNotDependOnTheWindowRelease() throws {
+        let bundle = try load()
+        let prompt = try #require(try ReferenceFile.loadGemma().prompts.first { $0.name == "gpl3_first_700" })
+        let positions: Set = [199, 511, 600, 650, prompt.ids.count - 1]
+        func logits(releasing: Bool) throws -> [Int: [Float]] {
+            var config = configuration(.paged, pageSize: 16, memory: .tokens(4096), batchTokens: 200)
+            config.releasesWindowPages = releasing
+            var out: [Int: [Float]] = [:]
+            try bundle.forEachPromptLogits(of: prompt.ids, positions: positions, configuration: config) { out[$0] = Array($1) }
+            return out
+        }
+        let released = try logits(releasing: true)
+        #expect(released.count == positions.count)
+        #expect(try logits(releasing: false) == released)
+    }
+
+    /// Through the engine, the 689-token prompt (two steps of 512 and 177) holds, once computed,
+    /// every page of the 3 global layers (44 of 16 tokens) but in each of the five window groups
+    /// only the pages from the tile of position 689 − 511 on (34, pages 0..9 given back): 214
+    /// pages of 3 layers, where keeping them would hold 6 × 44 = 264. Its first token is the
+    /// reference's; nothing leaks.
+    @Test func theEngineHoldsTheWindowOfALongPrompt() async throws {
+        let bundle = try load()
+        let prompt = try #require(try ReferenceFile.loadGemma().prompts.first { $0.name == "gpl3_first_700" })
+        #expect(prompt.ids.count == 689)
+        let engine = try Engine(bundle: bundle, configuration: configuration(memory: .tokens(4096)))
+        defer { engine.shutdown() }
+        #expect(engine.layerGroups.groupCount == 6 && engine.pageLayout.layerCount == 3)
+        let tokens = try await engine.tokens(for: greedy(prompt.ids, count: 1))
+        #expect(tokens[0] == [prompt.greedy.ids[0]])
+        let usage = try await engine.idleUsage()
+        #expect(usage.usedPageCount == 0, "pages leaked: \(usage)")
+        #expect(usage.peakKVBytesInUse == (44 + 5 * 34) * engine.pageLayout.bytesPerPage, "\(usage)")
+        // The minimum counts the positions the held pages store, in every group.
+        #expect(usage.peakKVMinimumBytes == (689 + 5 * (689 - 160)) * engine.pageLayout.bytesPerToken)
+    }
+
     @Test(arguments: [(KVMode.paged, 16), (.paged, 128), (.contiguous, 16), (.none, 16)])
     func greedyContinuationsMatchTheReference(mode: KVMode, pageSize: Int) async throws {
         let bundle = try load()

@@ -151,4 +151,66 @@ struct SchedulerTests {
         let usedAfter = s.cache.usage.usedPageCount
         #expect(usedAfter == 0)
     }
+
+    // MARK: Sliding-window layer groups
+
+    /// Two groups of one layer: global, and through an 8-token window (pages go back whole
+    /// 4-position tiles behind it).
+    func windowScheduler(pages: Int, budget: Int, maxRunning: Int = 8) -> Scheduler {
+        Scheduler(
+            cache: KVCacheManager(
+                layout: Self.layout, pageCount: pages, maxTokensPerSequence: 64,
+                layerGroups: KVLayerGroups(layers: [[0], [1]], windowLengths: [nil, 8]), windowReleaseAlignment: 4),
+            configuration: .init(maxBatchTokens: budget, maxRunningSequences: maxRunning))
+    }
+
+    @Test func aLongPromptReservesOneChunkAtATimeAndTheWindowGroupHoldsItsWindow() throws {
+        var s = windowScheduler(pages: 64, budget: 8)
+        try s.add(id(1), tokens: (0..<30).map(Int32.init))
+        var b = s.schedule()
+        #expect(b.entries == [.init(id: id(1), positions: 0..<8, wantsLogits: false)])
+        // Only the chunk has slots: 2 pages in each group.
+        let (reserved, used) = (s.cache.tokenCount(of: id(1)), s.cache.usage.usedPageCount)
+        #expect(reserved == 8 && used == 4)
+        s.complete(b)
+        var computed = 8
+        while computed < 30 {
+            b = s.schedule()
+            let end = min(30, computed + 8)
+            #expect(b.entries == [.init(id: id(1), positions: computed..<end, wantsLogits: end == 30)])
+            let reservedNow = s.cache.tokenCount(of: id(1))
+            #expect(reservedNow == end)
+            s.complete(b)
+            computed = end
+            try s.cache._checkInvariants()
+            let window = s.cache.pageTable(of: id(1), group: 1)
+            #expect(window.releasedPageCount == max(0, computed - 7) / 4)
+            // The window group holds the window's tiles and the partial page, never the prompt.
+            #expect(window.heldPageCount <= 4)
+        }
+        s.remove(id(1))
+        try s.cache._checkInvariants()
+        let usedAtEnd = s.cache.usage.usedPageCount
+        #expect(usedAtEnd == 0)
+    }
+
+    @Test func windowGroupsUnderATinyBudgetQueueAndPreemptButFinishEverything() throws {
+        // 20 pages of 4 tokens in two groups: room for one or two 24-token sequences at a time.
+        var s = windowScheduler(pages: 20, budget: 8, maxRunning: 4)
+        var lengths: [SequenceID: Int] = [:]
+        for n in 1...5 {
+            let prompt = (0..<(6 + 2 * n)).map { Int32($0 + 100 * (n % 2)) }
+            try s.add(id(UInt64(n)), tokens: prompt, reservedTokenCount: 24)
+            lengths[id(UInt64(n))] = 24
+        }
+        var finished: Set<SequenceID> = []
+        for _ in 0..<1000 where !(s.running.isEmpty && s.waiting.isEmpty) {
+            _ = step(&s, lengths: lengths)
+            for (sid, _) in lengths where !s.contains(sid) { finished.insert(sid) }
+            try s.cache._checkInvariants()
+        }
+        #expect(finished.count == 5)
+        let usage = s.cache.usage
+        #expect(usage.usedPageCount == 0, "every page is free or evictable at the end: \(usage)")
+    }
 }

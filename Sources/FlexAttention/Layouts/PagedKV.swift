@@ -67,7 +67,10 @@ public struct PagedHeadRows: KVHeadRows {
 
     @inlinable @inline(__always)
     public func key(at position: Int) -> UnsafeRawPointer {
-        let page = Int(pageTable[position &>> tokensPerPageShift])
+        let entry = pageTable[position &>> tokensPerPageShift]
+        // A page a sliding-window group gave back: the block mask never visits its tiles.
+        assert(entry != PageTable.releasedEntry, "attention read position \(position), whose page was released")
+        let page = Int(entry)
         let tokenInPage = position & ((1 &<< tokensPerPageShift) &- 1)
         return keyBase + (page &* pageByteStride &+ tokenInPage &* rowByteStride)
     }
