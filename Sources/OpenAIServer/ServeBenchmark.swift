@@ -15,6 +15,9 @@ public struct ServeBenchmark: Sendable {
         public var requestsPerClient = 2
         public var promptWords = 16...256
         public var maxTokens = 64
+        /// Integer fields merged into every request body (e.g. llama-cpp-python's `min_tokens`, so
+        /// that a server stopping at the end-of-text token still generates `maxTokens`).
+        public var extraFields: [String: Int] = [:]
         public var seed: UInt64 = 2025
         public var timeoutSeconds: Double = 600
         public init(url: String) { self.url = url }
@@ -140,9 +143,10 @@ public struct ServeBenchmark: Sendable {
         var sample = Sample(promptWords: prompt.words, outputTokens: 0, timeToFirstToken: nil, gaps: [], seconds: 0, error: nil)
         let start = ContinuousClock.now
         do {
-            let body: [String: Any] = [
+            var body: [String: Any] = [
                 "model": model, "prompt": prompt.text, "max_tokens": options.maxTokens, "temperature": 0, "stream": true,
             ]
+            for (key, value) in options.extraFields { body[key] = value }
             let initial = sample
             sample = try await client.exchange(.POST, "/v1/completions", headers: headers(), body: jsonBytes(body)) { head, reader in
                 var sample = initial

@@ -38,6 +38,9 @@ struct BenchServeCommand: AsyncParsableCommand {
     @Option(help: "Seed of the prompts.")
     var seed: UInt64 = 2025
 
+    @Option(help: "An integer field added to every request, NAME=VALUE (repeatable): e.g. min_tokens=64 for llama-cpp-python's server, so both servers generate --max-tokens whatever the end-of-text token does.")
+    var extraField: [String] = []
+
     @Flag(help: "Run the in-process server once per scheduler setting: whole budget, --max-prefill-tokens 64, step-time targets 100 and 250 ms.")
     var prefillSweep = false
 
@@ -54,6 +57,9 @@ struct BenchServeCommand: AsyncParsableCommand {
         let b = promptWords.split(separator: ",").compactMap { Int($0) }
         guard b.count == 2, b[0] >= 1, b[0] <= b[1] else { throw ValidationError("--prompt-words MIN,MAX, got '\(promptWords)'") }
         if url != nil && prefillSweep { throw ValidationError("--prefill-sweep runs the in-process server; leave out --url") }
+        for field in extraField where field.split(separator: "=").count != 2 || Int(field.split(separator: "=")[1]) == nil {
+            throw ValidationError("--extra-field NAME=INTEGER, got '\(field)'")
+        }
     }
 
     func run() async throws {
@@ -66,6 +72,10 @@ struct BenchServeCommand: AsyncParsableCommand {
         template.promptWords = b[0]...b[1]
         template.maxTokens = maxTokens
         template.seed = seed
+        for field in extraField {
+            let parts = field.split(separator: "=")
+            template.extraFields[String(parts[0])] = Int(parts[1])!
+        }
         let base = template
         let options: @Sendable (String) -> ServeBenchmark.Options = { url in
             var o = base
