@@ -29,7 +29,11 @@ extension Engine {
         switch configuration.kvMemory {
         case .bytes(let b): budgetBytes = b
         // A token of the model: one page row in every group.
-        case .tokens(let t): budgetBytes = t * layout.bytesPerToken * groups.groupCount
+        case .tokens(let t):
+            let (perToken, o1) = layout.bytesPerToken.multipliedReportingOverflow(by: groups.groupCount)
+            let (bytes, o2) = t.multipliedReportingOverflow(by: perToken)
+            guard !o1, !o2, t >= 0 else { throw .invalidConfiguration("a KV budget of \(t) tokens is more than any machine's memory") }
+            budgetBytes = bytes
         }
         let storage: PageStorage
         do { storage = try PageStorage(layout: layout, byteBudget: budgetBytes) } catch {

@@ -83,7 +83,10 @@ public final class OpenAIServer: Sendable {
         let app = makeApplication(onServerRunning: onServerRunning)
         var config = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         config.maximumGracefulShutdownDuration = .milliseconds(Int(configuration.shutdownGracePeriod * 1000))
-        config.maximumCancellationDuration = .seconds(5)
+        // ServiceLifecycle traps when cancelling takes longer than this: on a loaded 2-core
+        // machine (CI's parallel tests, each with a live server) 5 s was not enough. A minute
+        // still ends a wedged shutdown, but never a busy one.
+        config.maximumCancellationDuration = .seconds(60)
         try await ServiceGroup(configuration: config).run()
     }
 

@@ -45,6 +45,13 @@ struct EngineHostileInputTests {
         }
     }
 
+    /// A library caller's token budget whose bytes overflow is a clear error, not a trap.
+    @Test func aTokenBudgetPastAnyMemoryIsAClearError() throws {
+        for tokens in [Int.max / 2, Int.max, -1] {
+            #expect(throws: EngineError.self, "\(tokens) tokens") { _ = try engine(memory: .tokens(tokens)) }
+        }
+    }
+
     @Test func maxTokensNearIntMaxStopsWhenTheContextIsFull() async throws {
         let engine = try engine()
         defer { engine.shutdown() }
