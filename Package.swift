@@ -115,31 +115,41 @@ let package = Package(
     swiftLanguageModes: [.v6]
 )
 
-// Coverage-guided fuzzers (libFuzzer), only when PAGEDFLEX_FUZZ is set: scripts/fuzz builds one
-// with `-sanitize=fuzzer,address` and `-parse-as-library` (libFuzzer supplies `main`). The seed
+// Coverage-guided fuzzers (libFuzzer), only when PAGEDFLEX_FUZZ is set: scripts/fuzz builds them in
+// the AddressSanitizer build of scripts/test-asan (same folder, same flags: the unit tests and the
+// fuzzers share every compiled module). Each fuzzer is `-parse-as-library` (libFuzzer supplies
+// `main`) and linked with `-sanitize=fuzzer`; the modules that read the fuzzers' inputs carry
+// libFuzzer's coverage instrumentation (edges and comparisons), the numeric kernels do not (the
+// unit tests run through them at full speed). The seed
 // corpora and the vocabulary they read live in Fuzz/ (Fuzz/README.md).
 if Context.environment["PAGEDFLEX_FUZZ"] != nil {
+    let coverage: SwiftSetting = .unsafeFlags(["-sanitize-coverage=edge,inline-8bit-counters,pc-table,trace-cmp"])
+    let covered: Set<String> = ["GGUF", "Tokenizers", "Llama", "OpenAIAPI"]
+    for target in package.targets where covered.contains(target.name) {
+        target.swiftSettings = (target.swiftSettings ?? []) + [coverage]
+    }
+    let fuzzer: [SwiftSetting] = swiftSettings + [coverage, .unsafeFlags(["-parse-as-library"])]
+    let linkFuzzer: [LinkerSetting] = [.unsafeFlags(["-sanitize=fuzzer"])]
     package.targets += [
-        .target(name: "FuzzSupport", dependencies: ["GGUF", "Tokenizers"], path: "Fuzz/FuzzSupport", swiftSettings: swiftSettings),
-        .executableTarget(name: "FuzzGGUF", dependencies: ["GGUF", "Kernels", "Llama", "FuzzSupport"], path: "Fuzz/FuzzGGUF", swiftSettings: swiftSettings),
-        .executableTarget(name: "FuzzTokenizer", dependencies: ["Tokenizers", "FuzzSupport"], path: "Fuzz/FuzzTokenizer", swiftSettings: swiftSettings),
-        .executableTarget(name: "FuzzChatTemplate", dependencies: ["Tokenizers", "FuzzSupport"], path: "Fuzz/FuzzChatTemplate", swiftSettings: swiftSettings),
+        .target(name: "FuzzSupport", dependencies: ["GGUF", "Tokenizers"], path: "Fuzz/FuzzSupport", swiftSettings: swiftSettings + [coverage]),
+        .executableTarget(name: "FuzzGGUF", dependencies: ["GGUF", "Kernels", "Llama", "FuzzSupport"], path: "Fuzz/FuzzGGUF", swiftSettings: fuzzer, linkerSettings: linkFuzzer),
+        .executableTarget(name: "FuzzTokenizer", dependencies: ["Tokenizers", "FuzzSupport"], path: "Fuzz/FuzzTokenizer", swiftSettings: fuzzer, linkerSettings: linkFuzzer),
+        .executableTarget(name: "FuzzChatTemplate", dependencies: ["Tokenizers", "FuzzSupport"], path: "Fuzz/FuzzChatTemplate", swiftSettings: fuzzer, linkerSettings: linkFuzzer),
         // The server's request decoding (OpenAIAPI, no networking: Hummingbird and SwiftNIO stay out of the fuzz build).
         .executableTarget(
             name: "FuzzRequest", dependencies: [
                 "OpenAIAPI", "Engine", "GGUF", "Tokenizers", "Sampling", "FuzzSupport", .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
-            path: "Fuzz/FuzzRequest",
-            swiftSettings: swiftSettings),
+            path: "Fuzz/FuzzRequest", swiftSettings: fuzzer, linkerSettings: linkFuzzer),
     ]
 }
 
-// The sanitizer runs (scripts/test-asan, scripts/test-tsan) set PAGEDFLEX_WITHOUT_SERVER: they check
-// the engine's own code, and a debug build of Hummingbird and SwiftNIO under each sanitizer would
-// add minutes to every CI run. The server is tested in release by scripts/test and scripts/test-e2e
-// (its request decoding, OpenAIAPI, also by the `request` fuzzer under AddressSanitizer).
+// The sanitizer runs (scripts/test-asan, scripts/test-tsan, scripts/fuzz) set PAGEDFLEX_WITHOUT_SERVER:
+// they check the engine's own code, and a build of Hummingbird and SwiftNIO under each sanitizer
+// would add minutes to every CI run. The server is tested in release by scripts/test and
+// scripts/test-e2e; its request decoding (OpenAIAPI, no networking) stays, for the `request` fuzzer.
 if Context.environment["PAGEDFLEX_WITHOUT_SERVER"] != nil {
-    let serverTargets: Set<String> = ["OpenAIAPI", "OpenAIServer", "OpenAIServerTests", "FuzzRequest", "pagedflex"]
+    let serverTargets: Set<String> = ["OpenAIServer", "OpenAIServerTests", "pagedflex"]
     package.targets.removeAll { serverTargets.contains($0.name) }
     package.products.removeAll { $0.name == "pagedflex" }
 }
