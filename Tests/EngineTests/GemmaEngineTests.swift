@@ -35,12 +35,12 @@ struct GemmaEngineTests {
             let n = prompt.ids.count
             let expected = try reference.lastLogits(prompt, directory: Self.directory)
             try bundle.forEachPromptLogits(of: prompt.ids, positions: Set(0..<n), configuration: config) { p, r in
-                let argmax = r.indices.max { r[$0] < r[$1] }!
+                let (argmax, max) = LogitRow.argmaxAndMax(r)!
                 #expect(argmax == prompt.argmax_per_position[p], "\(mode) \(pageSize) \(prompt.name) position \(p)")
                 let tolerance = n > 100 ? 5e-3 : 1e-3
-                #expect(abs(Double(r.max()!) - prompt.max_logit_per_position[p]) <= tolerance, "\(mode) \(pageSize) \(prompt.name) position \(p)")
+                #expect(abs(Double(max) - prompt.max_logit_per_position[p]) <= tolerance, "\(mode) \(pageSize) \(prompt.name) position \(p)")
                 if p == n - 1 {
-                    let maxError = zip(expected, r).map { abs($0 - $1) }.max()!
+                    let maxError = LogitRow.maxAbsoluteDifference(expected, r)
                     #expect(maxError <= 1e-3, "\(mode) \(pageSize) \(prompt.name): max |Δlogit| \(maxError)")
                 }
             }

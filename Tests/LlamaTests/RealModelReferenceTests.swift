@@ -29,14 +29,13 @@ struct RealModelReferenceTests {
             model.forward(batch, kv: kv, state: state, logits: &logits)
             let vocab = model.configuration.vocabularySize
             for p in 0..<prompt.ids.count {
-                let row = logits[p * vocab..<(p + 1) * vocab]
-                let argmax = row.indices.max { row[$0] < row[$1] }! - p * vocab
-                #expect(argmax == prompt.argmax_per_position[p], "\(prompt.name) position \(p)")
-                #expect(abs(Double(row.max()!) - prompt.max_logit_per_position[p]) <= 1e-3, "\(prompt.name) position \(p)")
+                let (index, max) = LogitRow.argmaxAndMax(logits[p * vocab..<(p + 1) * vocab])!
+                #expect(index - p * vocab == prompt.argmax_per_position[p], "\(prompt.name) position \(p)")
+                #expect(abs(Double(max) - prompt.max_logit_per_position[p]) <= 1e-3, "\(prompt.name) position \(p)")
             }
             let expected = try reference.lastLogits(prompt)
             let last = Array(logits[(prompt.ids.count - 1) * vocab..<prompt.ids.count * vocab])
-            let maxError = zip(expected, last).map { abs($0 - $1) }.max()!
+            let maxError = LogitRow.maxAbsoluteDifference(expected, last)
             #expect(maxError <= 1e-3, "\(prompt.name): max |Δlogit| \(maxError)")
         }
     }
@@ -56,7 +55,7 @@ struct RealModelReferenceTests {
             while generated.count < prompt.greedy.ids.count {
                 model.forward(batch, kv: kv, state: state, logits: &logits)
                 cached = batch.sequences[0].kvLength
-                let next = Int32(logits.indices.max { logits[$0] < logits[$1] }!)
+                let next = Int32(LogitRow.argmaxAndMax(logits)!.index)
                 generated.append(next)
                 batch.removeAll()
                 batch.append(sequence: id, tokens: [next], cachedCount: cached)
