@@ -16,13 +16,24 @@ public struct LatencyExperiment: PaperExperiment, Hashable, Codable {
     /// Tokens generated without a cache: each one recomputes the whole sequence, so a few gaps
     /// measure it as well as many would.
     public var noCacheDecodeTokens: Int
+    /// The longest prompt the no-cache mode runs (nil: every length). Each of its tokens is a
+    /// prefill of the whole sequence, quadratic in the attention: at 32k tokens, minutes a token.
+    public var noCacheLongestPrompt: Int?
     public var tokensPerPage = 16
+
+    public init(promptLengths: [Int], decodeTokens: Int, noCacheDecodeTokens: Int, noCacheLongestPrompt: Int? = nil) {
+        self.promptLengths = promptLengths
+        self.decodeTokens = decodeTokens
+        self.noCacheDecodeTokens = noCacheDecodeTokens
+        self.noCacheLongestPrompt = noCacheLongestPrompt
+    }
 
     public var method: String {
         "For each prompt length and KV mode, one greedy request on a fresh engine (prompts are the reference text; "
             + "no prefix cache): time to first token (the prefill) and the median and mean gaps between generated tokens "
             + "(\(decodeTokens) tokens with a cache, \(noCacheDecodeTokens) without), in wall time and in the process's CPU "
             + "time. Modes run one after another at each length, so a change in the machine's load falls on all of them."
+            + (noCacheLongestPrompt.map { " Without a cache only up to \(grouped($0)) tokens (each token recomputes the whole sequence)." } ?? "")
     }
 
     public func run(in context: BenchContext) async throws -> LatencyResult {
@@ -37,9 +48,11 @@ public struct LatencyExperiment: PaperExperiment, Hashable, Codable {
         let budget = contextPageTokens(c.contextLength)
         var points: [LengthPoint] = []
         for length in promptLengths {
-            for mode in modes {
+            for mode in modes where mode != KVMode.none || length <= noCacheLongestPrompt ?? length {
                 let generate = mode == KVMode.none ? noCacheDecodeTokens : decodeTokens
                 let prompt = context.tokens(count: min(length, context.longestPrompt(generating: generate)))
+                // Lengths past the model's context all become its longest prompt: measured once.
+                if points.contains(where: { $0.mode == mode && $0.promptTokens == prompt.count }) { continue }
                 let configuration = context.configuration(mode, tokensPerPage: tokensPerPage, budgetTokens: budget)
                 let run = try await context.withEngine(configuration) { engine in
                     (try await MeasuredBatch.run([context.request(prompt, generate: generate)], on: engine), engine.pageLayout.tokensPerPage)

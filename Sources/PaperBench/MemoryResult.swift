@@ -22,16 +22,23 @@ public struct MemoryResult: ExperimentResult, Hashable {
         return floor > 0 ? 100 * (Double(p.peakResidentBytes) / Double(floor) - 1) : .nan
     }
 
+    /// Whether the model has sliding-window layers (the points then carry what its layers can read).
+    var hasWindows: Bool { points.contains { $0.kvReachableBytes != nil } }
+
     public var table: DataTable {
-        DataTable(
-            header: ["mode", "tokens", "KV minimum (MiB)", "KV held (MiB)", "KV overhead (%)", "peak RSS (MiB)",
-                     "RSS before the run (MiB)", "peak RSS over weights + KV minimum (%)"],
+        let windows = hasWindows
+        return DataTable(
+            header: ["mode", "tokens", "KV minimum (MiB)"] + (windows ? ["KV the layers can read (MiB)"] : [])
+                + ["KV held (MiB)", "KV overhead (%)"] + (windows ? ["KV held over what the layers can read (%)"] : [])
+                + ["peak RSS (MiB)", "RSS before the run (MiB)", "peak RSS over weights + KV minimum (%)"],
             rows: points.map { p in
                 let heldBetweenSteps = p.mode != KVMode.none
-                return [p.mode.label, String(p.tokens), fixed(mib(p.kvMinimumBytes), 2),
-                        heldBetweenSteps ? fixed(mib(p.kvBytesInUse), 2) : "– (within a step only)",
-                        heldBetweenSteps ? fixed(p.kvOverheadPercent, 1) : "–", fixed(mib(p.peakResidentBytes)),
-                        fixed(mib(p.residentBeforeBytes)), fixed(processOverheadPercent(p), 1)]
+                let reachable = windows ? [p.kvReachableBytes.map { fixed(mib($0), 2) } ?? "–"] : []
+                let overReachable = windows ? [heldBetweenSteps ? p.kvOverReachablePercent.map { fixed($0, 1) } ?? "–" : "–"] : []
+                return [p.mode.label, String(p.tokens), fixed(mib(p.kvMinimumBytes), 2)] + reachable
+                    + [heldBetweenSteps ? fixed(mib(p.kvBytesInUse), 2) : "– (within a step only)",
+                       heldBetweenSteps ? fixed(p.kvOverheadPercent, 1) : "–"] + overReachable
+                    + [fixed(mib(p.peakResidentBytes)), fixed(mib(p.residentBeforeBytes)), fixed(processOverheadPercent(p), 1)]
             })
     }
 
@@ -47,7 +54,10 @@ public struct MemoryResult: ExperimentResult, Hashable {
                     y: ChartAxis("KV memory (MiB)", scale: .log10),
                     series: modes.filter { $0 != KVMode.none }.map { m in
                         ChartSeries(m.label, points(m).map { (Double($0.tokens), mib($0.kvBytesInUse)) })
-                    } + [ChartSeries("theoretical minimum", minimum)]),
+                    } + [ChartSeries("theoretical minimum", minimum)]
+                        + (hasWindows
+                            ? [ChartSeries("what the layers can read", points(modes.first ?? .paged).map { (Double($0.tokens), mib($0.kvReachableBytes ?? 0)) })]
+                            : [])),
                 LineChart(
                     title: "Peak resident memory of the process", x: ChartAxis("tokens in the sequence", scale: .log2),
                     y: ChartAxis("peak RSS (MiB)"),
@@ -61,10 +71,14 @@ public struct MemoryResult: ExperimentResult, Hashable {
         for mode in modes where mode != KVMode.none {
             let p = points(mode)
             guard let first = p.first, let last = p.last else { continue }
-            lines.append(
-                "- **\(mode.label)**: KV overhead \(fixed(first.kvOverheadPercent, 1)) % at \(first.tokens) tokens, "
-                    + "\(fixed(last.kvOverheadPercent, 1)) % at \(last.tokens); peak RSS \(mebibytes(first.peakResidentBytes)) → "
-                    + "\(mebibytes(last.peakResidentBytes)).")
+            var line = "- **\(mode.label)**: KV overhead \(fixed(first.kvOverheadPercent, 1)) % at \(first.tokens) tokens, "
+                + "\(fixed(last.kvOverheadPercent, 1)) % at \(last.tokens); peak RSS \(mebibytes(first.peakResidentBytes)) → "
+                + "\(mebibytes(last.peakResidentBytes))."
+            if let over = last.kvOverReachablePercent, let reachable = last.kvReachableBytes {
+                line += " At \(last.tokens) tokens it holds \(mebibytes(last.kvBytesInUse)) where the layers can read "
+                    + "\(mebibytes(reachable)) (\(fixed(over, 1)) % over) of the \(mebibytes(last.kvMinimumBytes)) all positions take."
+            }
+            lines.append(line)
         }
         lines.append(
             "- The contiguous and no-cache modes hold one \(grouped(contiguousPageTokens))-token page per sequence "

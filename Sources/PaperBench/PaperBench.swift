@@ -97,6 +97,7 @@ public struct PaperBench: Sendable {
         _ experiment: E, _ index: Int, of count: Int, into path: WritableKeyPath<PaperResults, ExperimentOutcome<E.Result>?>,
         _ results: inout PaperResults, _ context: BenchContext
     ) async throws {
+        guard plan.runs(E.key) else { return }
         progress("[\(index)/\(count)] \(E.title)")
         // A failed experiment must not leave an earlier run's files looking like its own.
         for ext in ["csv", "svg"] { try? FileManager.default.removeItem(at: outputDirectory.appendingPathComponent("\(E.key).\(ext)")) }

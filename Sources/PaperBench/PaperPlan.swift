@@ -11,11 +11,16 @@ public struct PaperPlan: Sendable, Hashable, Codable {
     public var pageSizes: PageSizeExperiment
     public var longGeneration: LongGenerationExperiment
     public var perplexity: PerplexityExperiment
+    /// The keys of the experiments this run runs (``PaperBench/experimentKeys``), nil for all.
+    public var experiments: [String]?
+
+    /// Whether the experiment of `key` is part of this run.
+    public func runs(_ key: String) -> Bool { experiments?.contains(key) ?? true }
 
     public init(
         scale: String, seed: UInt64 = 2025, latency: LatencyExperiment, mixedBatch: MixedBatchExperiment,
         growingChat: GrowingChatExperiment, pageSizes: PageSizeExperiment, longGeneration: LongGenerationExperiment,
-        perplexity: PerplexityExperiment
+        perplexity: PerplexityExperiment, experiments: [String]? = nil
     ) {
         self.scale = scale
         self.seed = seed
@@ -25,6 +30,7 @@ public struct PaperPlan: Sendable, Hashable, Codable {
         self.pageSizes = pageSizes
         self.longGeneration = longGeneration
         self.perplexity = perplexity
+        self.experiments = experiments
     }
 
     /// Under 10 minutes on two cores: shorter lengths and batches, 8 perplexity windows.
@@ -59,4 +65,21 @@ public struct PaperPlan: Sendable, Hashable, Codable {
         pageSizes: PageSizeExperiment(repetitions: 10, endToEndLongestPrompt: 2048, endToEndShortestPrompt: 128),
         longGeneration: LongGenerationExperiment(targetLength: 100_000),
         perplexity: PerplexityExperiment())
+
+    /// The long-context scenarios for a model whose context reaches 32k tokens (Gemma 3): the
+    /// latency and memory curves to 32,768 tokens (the no-cache mode to 4,096: each of its tokens
+    /// recomputes the whole sequence) and the growing chat from 1k to 32k, where released
+    /// sliding-window pages make the paged cache's advantage largest. The other experiments are
+    /// not part of it (run them at the default scale); lengths stop at the model's context.
+    public static let long = PaperPlan(
+        scale: "long",
+        latency: LatencyExperiment(
+            promptLengths: [512, 1024, 2048, 4096, 8192, 16384, 32768], decodeTokens: 16, noCacheDecodeTokens: 2,
+            noCacheLongestPrompt: 4096),
+        mixedBatch: MixedBatchExperiment(shortestPrompt: 128, longestPrompt: 2048),
+        growingChat: GrowingChatExperiment(firstTurnTokens: 1024, finalTokens: 32768, turnTokens: 1024),
+        pageSizes: PageSizeExperiment(repetitions: 10, endToEndLongestPrompt: 128, endToEndShortestPrompt: 32),
+        longGeneration: LongGenerationExperiment(targetLength: 4096),
+        perplexity: PerplexityExperiment(),
+        experiments: [LatencyExperiment.key, MemoryExperiment.key, GrowingChatExperiment.key])
 }

@@ -67,6 +67,7 @@ public enum PaperReport {
         _ number: Int, _ experiment: E.Type, _ method: String, _ outcome: ExperimentOutcome<E.Result>?, _ results: PaperResults
     ) -> String {
         var out = "## \(number). \(E.title)\n\n*Method.* \(method)\n\n"
+        guard results.plan.runs(E.key) else { return out + "**Not part of this run** (scale `\(results.plan.scale)`, or `--experiments`).\n\n" }
         guard let outcome else { return out + "**Not run** (the bench stopped before it).\n\n" }
         if let error = outcome.error {
             return out + "**This experiment failed** after \(fixed(outcome.seconds, 1)) s, and has no results:\n\n```\n\(error)\n```\n\n"

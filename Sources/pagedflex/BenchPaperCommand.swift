@@ -22,16 +22,34 @@ struct BenchPaperCommand: AsyncParsableCommand {
     @Flag(help: "The paper's scale (lengths to 8192, mixed batch 128…8192, chat to 32k, generation to 100k, capped at the context).")
     var full = false
 
+    @Flag(help: "The long-context scenarios for a model with a 32k context (Gemma 3): latency and memory to 32,768 tokens (no cache to 4,096), the growing chat from 1k to 32k; the other experiments are not run.")
+    var long = false
+
+    @Option(help: "Only these experiments, comma-separated (\(PaperBench.experimentKeys.joined(separator: ", "))), at the chosen scale.")
+    var experiments: String?
+
     @Option(help: "Seed of the mixed batch's prompt lengths.")
     var seed: UInt64?
 
     func validate() throws {
-        if quick && full { throw ValidationError("--quick and --full exclude each other") }
+        if [quick, full, long].filter({ $0 }).count > 1 { throw ValidationError("--quick, --full and --long exclude each other") }
+        if let experiments {
+            let unknown = selectedExperiments(experiments).filter { !PaperBench.experimentKeys.contains($0) }
+            if !unknown.isEmpty {
+                throw ValidationError("unknown experiments \(unknown.joined(separator: ", ")) (known: \(PaperBench.experimentKeys.joined(separator: ", ")))")
+            }
+            if selectedExperiments(experiments).isEmpty { throw ValidationError("--experiments names none") }
+        }
+    }
+
+    func selectedExperiments(_ list: String) -> [String] {
+        list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
     func run() async throws {
-        var plan = quick ? PaperPlan.quick : full ? PaperPlan.full : PaperPlan.standard
+        var plan = quick ? PaperPlan.quick : full ? PaperPlan.full : long ? PaperPlan.long : PaperPlan.standard
         if let seed { plan.seed = seed }
+        if let experiments { plan.experiments = selectedExperiments(experiments) }
         let referenceText = Peers.directory.deletingLastPathComponent().appendingPathComponent("reference/GPL-3.txt")
         guard let text = try? String(contentsOf: referenceText, encoding: .utf8) else {
             throw CLIError("cannot read the reference text \(referenceText.path) (the shared folder beside the checkout, or set PAGEDFLEX_PEERS)")
