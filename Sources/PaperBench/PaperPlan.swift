@@ -70,16 +70,16 @@ public struct PaperPlan: Sendable, Hashable, Codable {
     /// latency and memory curves to 32,768 tokens (the no-cache mode to 4,096: each of its tokens
     /// recomputes the whole sequence) and the growing chat from 1k to 32k, where released
     /// sliding-window pages make the paged cache's advantage largest. The other experiments are
-    /// not part of it (run them at the default scale); lengths stop at the model's context.
-    public static let long = PaperPlan(
-        scale: "long",
-        latency: LatencyExperiment(
+    /// not part of it (they keep the default scale's parameters, for `--experiments`); lengths
+    /// stop at the model's context.
+    public static let long: PaperPlan = {
+        var plan = standard
+        plan.scale = "long"
+        plan.latency = LatencyExperiment(
             promptLengths: [512, 1024, 2048, 4096, 8192, 16384, 32768], decodeTokens: 16, noCacheDecodeTokens: 2,
-            noCacheLongestPrompt: 4096),
-        mixedBatch: MixedBatchExperiment(shortestPrompt: 128, longestPrompt: 2048),
-        growingChat: GrowingChatExperiment(firstTurnTokens: 1024, finalTokens: 32768, turnTokens: 1024),
-        pageSizes: PageSizeExperiment(repetitions: 10, endToEndLongestPrompt: 128, endToEndShortestPrompt: 32),
-        longGeneration: LongGenerationExperiment(targetLength: 4096),
-        perplexity: PerplexityExperiment(),
-        experiments: [LatencyExperiment.key, MemoryExperiment.key, GrowingChatExperiment.key])
+            noCacheLongestPrompt: 4096)
+        plan.growingChat = GrowingChatExperiment(firstTurnTokens: 1024, finalTokens: 32768, turnTokens: 1024)
+        plan.experiments = [LatencyExperiment.key, MemoryExperiment.key, GrowingChatExperiment.key]
+        return plan
+    }()
 }

@@ -34,11 +34,12 @@ struct BenchPaperCommand: AsyncParsableCommand {
     func validate() throws {
         if [quick, full, long].filter({ $0 }).count > 1 { throw ValidationError("--quick, --full and --long exclude each other") }
         if let experiments {
-            let unknown = selectedExperiments(experiments).filter { !PaperBench.experimentKeys.contains($0) }
+            let selected = selectedExperiments(experiments)
+            let unknown = selected.filter { !PaperBench.experimentKeys.contains($0) }
             if !unknown.isEmpty {
                 throw ValidationError("unknown experiments \(unknown.joined(separator: ", ")) (known: \(PaperBench.experimentKeys.joined(separator: ", ")))")
             }
-            if selectedExperiments(experiments).isEmpty { throw ValidationError("--experiments names none") }
+            if selected.isEmpty { throw ValidationError("--experiments names none") }
         }
     }
 
