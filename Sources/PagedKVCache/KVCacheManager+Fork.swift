@@ -44,6 +44,7 @@ extension KVCacheManager {
             sequences[childSlot].tokens.append(contentsOf: tokens)
         }
         sequences[childSlot].computedTokenCount = sequences[parentSlot].computedTokenCount
+        sequences[childSlot].salt = sequences[parentSlot].salt
         slotOfSequence[child] = childSlot
         return true
     }

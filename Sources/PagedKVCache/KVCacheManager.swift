@@ -47,6 +47,9 @@ public struct KVCacheManager: ~Copyable {
     var sequences: [SequenceState] = []
     var slotOfSequence: [SequenceID: Int] = [:]
     var vacantSlots: [Int] = []
+    /// Per layer group, the cached pages a releasing sequence's window group gave back (kept to
+    /// reuse its storage).
+    var releasedPrefixScratch: [[PageID]]
     /// Reserved per new sequence so that growing up to `maxTokensPerSequence` never allocates.
     let pageCapacityPerSequence: Int
     let tokenCapacityPerSequence: Int
@@ -82,6 +85,7 @@ public struct KVCacheManager: ~Copyable {
         self.storage = nil
         self.pageCapacityPerSequence = (maxTokensPerSequence + layout.tokensPerPage - 1) / layout.tokensPerPage
         self.tokenCapacityPerSequence = prefixCaching ? maxTokensPerSequence : 0
+        self.releasedPrefixScratch = Array(repeating: [], count: groups.groupCount)
     }
 
     /// A manager of the pages of `storage`, which it owns from now on.
@@ -178,6 +182,9 @@ public struct KVCacheManager: ~Copyable {
         }
         for group in 0..<groupCount {
             let skipped = releasablePageCount(group: group, computedTokenCount: hitCount * tokensPerPage)
+            // The hit walked the pages behind the window too: the next hit on this prefix needs
+            // them again, so they become the newest evictable ones, the head newest of all.
+            for index in stride(from: skipped - 1, through: 0, by: -1) { pool.touch(sequences[slot].tables[group][index]) }
             for index in skipped..<hitCount { pool.retain(sequences[slot].tables[group][index]) }
             sequences[slot].tables[group].markLeadingEntriesReleased(skipped)
             let allocated = pool.allocate(pageCount: reservedPageCount - hitCount, appendingTo: &sequences[slot].tables[group])
@@ -186,6 +193,7 @@ public struct KVCacheManager: ~Copyable {
         }
         if isPrefixCachingEnabled { sequences[slot].tokens.append(contentsOf: promptTokens[0..<reservedTokenCount]) }
         sequences[slot].computedTokenCount = hitCount * tokensPerPage
+        sequences[slot].salt = salt
         slotOfSequence[id] = slot
         prefixCacheHitPageCount += hitCount
         prefixCacheMissPageCount += cacheablePageCount - hitCount
@@ -279,17 +287,42 @@ public struct KVCacheManager: ~Copyable {
         sequences[slot].chains[group] = chain
     }
 
-    /// Ends sequence `id`: its pages lose a reference, last page first, so that among cached
-    /// pages a prefix's tail is evicted before its head.
-    /// - Complexity: O(pages of the sequence).
+    /// Ends sequence `id`: its pages lose a reference, last page first across all layer groups,
+    /// so that among cached pages a prefix's tail is evicted before its head.
+    ///
+    /// A window group gave back its leading pages while the sequence ran, so they are the oldest
+    /// in the evictable list, yet a prefix hit walks its chain from the first page: evicting them
+    /// first would waste every later cached page of that prefix. So the cached ones among them
+    /// are moved to the newest end in the same tail-first order: the whole prefix ages together
+    /// from the sequence's end.
+    /// - Complexity: O(pages of the sequence), plus hashing the pages given back when prefix
+    ///   caching is on.
     public mutating func release(_ id: SequenceID) {
         guard let slot = slotOfSequence.removeValue(forKey: id) else { preconditionFailure("\(id) is not live") }
-        for group in 0..<layerGroups.groupCount {
-            let table = sequences[slot].tables[group]
-            for index in stride(from: table.pageCount - 1, through: table.releasedPageCount, by: -1) {
-                pool.release(table[index])
+        var givenBack = releasedPrefixScratch
+        releasedPrefixScratch = []
+        for group in 0..<layerGroups.groupCount { givenBack[group].removeAll(keepingCapacity: true) }
+        if isPrefixCachingEnabled {
+            sequences[slot].tokens.withUnsafeBufferPointer { tokens in
+                for group in 0..<layerGroups.groupCount where sequences[slot].tables[group].releasedPageCount > 0 {
+                    var chain = PrefixCache.Chain(salt: sequences[slot].salt, group: group)
+                    _ = pool.forEachCachedPrefixPage(
+                        of: tokens, maxPageCount: sequences[slot].tables[group].releasedPageCount, chain: &chain
+                    ) { givenBack[group].append($0) }
+                }
             }
         }
+        for index in stride(from: sequences[slot].table.pageCount - 1, through: 0, by: -1) {
+            for group in 0..<layerGroups.groupCount {
+                let table = sequences[slot].tables[group]
+                if index >= table.releasedPageCount {
+                    pool.release(table[index])
+                } else if index < givenBack[group].count {
+                    pool.touch(givenBack[group][index])
+                }
+            }
+        }
+        releasedPrefixScratch = givenBack
         sequences[slot].removeAll()
         vacantSlots.append(slot)
     }

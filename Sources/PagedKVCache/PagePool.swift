@@ -134,6 +134,13 @@ public struct PagePool: ~Copyable {
         referenceCounts[page.index] = count + 1
     }
 
+    /// Moves `page` to the newest end of the evictable list when it is evictable (nobody holds
+    /// it): a sequence just used the prefix it holds without retaining it (a window group's page
+    /// behind the window).
+    public mutating func touch(_ page: PageID) {
+        if referenceCounts[page.index] == 0 && prefixCache.isEvictable(page) { prefixCache.touchEvictable(page) }
+    }
+
     /// Drops a reference. At zero the page becomes evictable if it is cached, free otherwise.
     public mutating func release(_ page: PageID) {
         let count = referenceCounts[page.index]

@@ -24,6 +24,27 @@ extension PrefixCache.Chain {
 }
 
 extension PagePool {
+    /// Calls `body` with each cached page that holds the next full page of `tokens` for the
+    /// sequence at `chain`, in order, at most `maxPageCount`, and advances `chain` past them.
+    /// - Returns: the number of pages found.
+    /// - Complexity: O(`maxPageCount × tokensPerPage`); allocates nothing.
+    func forEachCachedPrefixPage(
+        of tokens: UnsafeBufferPointer<UInt32>, maxPageCount: Int, chain: inout PrefixCache.Chain,
+        _ body: (PageID) -> Void
+    ) -> Int {
+        guard prefixCache.isEnabled else { return 0 }
+        let tokensPerPage = prefixCache.tokensPerPage
+        for index in 0 ..< maxPageCount {
+            let pageTokens = UnsafeBufferPointer(rebasing: tokens[index * tokensPerPage ..< (index + 1) * tokensPerPage])
+            let hash = PrefixCache.hash(parent: chain.hash, tokens: pageTokens)
+            guard let parent = chain.parent, let page = prefixCache.page(hash: hash, parent: parent, tokens: pageTokens)
+            else { return index }
+            body(page)
+            chain = .init(hash: hash, parent: prefixCache.identity(of: page), pageCount: chain.pageCount + 1)
+        }
+        return maxPageCount
+    }
+
     /// Appends to `table` the cached pages that hold the first pages of `tokens`, at most
     /// `maxPageCount`, without retaining them, and advances `chain` past them.
     ///
@@ -35,17 +56,10 @@ extension PagePool {
         of tokens: UnsafeBufferPointer<UInt32>, maxPageCount: Int, chain: inout PrefixCache.Chain,
         to table: inout PageTable
     ) -> (pageCount: Int, evictablePageCount: Int) {
-        guard prefixCache.isEnabled else { return (0, 0) }
-        let tokensPerPage = prefixCache.tokensPerPage
         var evictable = 0
-        for index in 0 ..< maxPageCount {
-            let pageTokens = UnsafeBufferPointer(rebasing: tokens[index * tokensPerPage ..< (index + 1) * tokensPerPage])
-            let hash = PrefixCache.hash(parent: chain.hash, tokens: pageTokens)
-            guard let parent = chain.parent, let page = prefixCache.page(hash: hash, parent: parent, tokens: pageTokens)
-            else { break }
+        _ = forEachCachedPrefixPage(of: tokens, maxPageCount: maxPageCount, chain: &chain) { page in
             table.append(page)
             if referenceCounts[page.index] == 0 { evictable += 1 }
-            chain = .init(hash: hash, parent: prefixCache.identity(of: page), pageCount: chain.pageCount + 1)
         }
         return (chain.pageCount, evictable)
     }
@@ -55,16 +69,8 @@ extension PagePool {
     /// would append.
     /// - Complexity: O(`maxPageCount × tokensPerPage`); allocates nothing.
     func cachedPrefixPageCount(of tokens: UnsafeBufferPointer<UInt32>, maxPageCount: Int, chain: PrefixCache.Chain) -> Int {
-        guard prefixCache.isEnabled else { return 0 }
-        let tokensPerPage = prefixCache.tokensPerPage
-        var hash = chain.hash, parent = chain.parent
-        for index in 0 ..< maxPageCount {
-            let pageTokens = UnsafeBufferPointer(rebasing: tokens[index * tokensPerPage ..< (index + 1) * tokensPerPage])
-            hash = PrefixCache.hash(parent: hash, tokens: pageTokens)
-            guard let p = parent, let page = prefixCache.page(hash: hash, parent: p, tokens: pageTokens) else { return index }
-            parent = prefixCache.identity(of: page)
-        }
-        return maxPageCount
+        var chain = chain
+        return forEachCachedPrefixPage(of: tokens, maxPageCount: maxPageCount, chain: &chain) { _ in }
     }
 
     /// Caches `page`, the next full page of the sequence at `chain`, holding `tokens`, unless the

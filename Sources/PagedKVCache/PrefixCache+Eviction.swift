@@ -45,6 +45,12 @@ extension PrefixCache {
         evictablePageCount -= 1
     }
 
+    /// Moves an evictable page to the newest end of the list: its prefix was just used again.
+    mutating func touchEvictable(_ page: PageID) {
+        removeEvictable(page)
+        appendEvictable(page)
+    }
+
     /// Evicts the least recently released page: takes it out of the list and out of the cache,
     /// and returns it for reuse. Nil when no page is evictable.
     mutating func evictOldest() -> PageID? {

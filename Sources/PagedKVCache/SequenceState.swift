@@ -10,6 +10,8 @@ struct SequenceState {
     var computedTokenCount = 0
     /// Progress through the prefix cache's hash chain, per layer group.
     var chains: [PrefixCache.Chain]
+    /// The salt the sequence's chains start from.
+    var salt: UInt64 = 0
 
     init(tokensPerPage: Int, groupCount: Int, pageCapacity: Int, tokenCapacity: Int) {
         tables = (0..<groupCount).map { _ in PageTable(tokensPerPage: tokensPerPage, pageCapacity: pageCapacity) }
@@ -31,5 +33,6 @@ struct SequenceState {
         }
         tokens.removeAll(keepingCapacity: true)
         computedTokenCount = 0
+        salt = 0
     }
 }

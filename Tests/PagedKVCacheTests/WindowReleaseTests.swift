@@ -140,23 +140,52 @@ import Testing
         cache.release(seq(2))
     }
 
+    @Test func underPressureAWindowChainLosesItsTailFirst() throws {
+        // 24 pages: s1 (41 tokens: 11 pages per group) leaves 20 evictable pages. The window
+        // group's first 8 went back while s1 ran, but its release moves them after the held
+        // pages, so eviction goes from the last page to the first across both groups.
+        var cache = manager(pages: 24)
+        let prompt = tokens(1...41)
+        #expect(cache.startSequence(seq(1), promptTokens: prompt) == 0)
+        let (global, window) = (cache.pageTable(of: seq(1), group: 0), cache.pageTable(of: seq(1), group: 1))
+        cache.markComputed(seq(1))
+        #expect(cache.pageTable(of: seq(1), group: 1).releasedPageCount == 8)
+        cache.release(seq(1))
+        let afterFirst = cache.usage
+        #expect(afterFirst.usedPageCount == 0 && afterFirst.evictablePageCount == 20)
+        let order = cache.pool.evictablePagesInEvictionOrder
+        #expect(order.prefix(4) == [global[9], window[9], global[8], window[8]])
+        #expect(order.suffix(4) == [global[1], window[1], global[0], window[0]] && !order.contains(global[10]))
+        try cache._checkInvariants()
+        // Another prompt takes 12 pages: the 4 free ones, then the 8 oldest evictable (pages 9
+        // down to 6 of both groups).
+        #expect(cache.startSequence(seq(2), promptTokens: tokens(100...123)) == 0)
+        cache.release(seq(2))
+        // The chains still hold pages 0...5 in both groups: a hit of 24 tokens.
+        #expect(cache.startSequence(seq(3), promptTokens: prompt) == 24)
+        try cache._checkInvariants()
+        cache.markComputed(seq(3))
+        cache.release(seq(3))
+        try cache._checkInvariants()
+        #expect(cache.usage.usedPageCount == 0)
+    }
+
     @Test func anEvictedEarlyWindowPageFallsBackToRecomputing() throws {
-        // 24 pages: s1 (41 tokens: 11 pages per group) leaves 20 evictable pages, the window
-        // group's first 8 oldest (they went back while s1 ran).
+        // s1's window group gives back its first pages while it runs, and s1 stays live: a
+        // second prompt under pressure evicts them, the oldest, and the same prompt then misses
+        // (the global group's cached pages alone do not make a hit).
         var cache = manager(pages: 24)
         let prompt = tokens(1...41)
         #expect(cache.startSequence(seq(1), promptTokens: prompt) == 0)
         cache.markComputed(seq(1))
-        cache.release(seq(1))
-        let afterFirst = cache.usage
-        #expect(afterFirst.usedPageCount == 0 && afterFirst.evictablePageCount == 20)
-        // Another prompt takes 12 pages: the 4 free ones, then the 8 oldest evictable.
-        #expect(cache.startSequence(seq(2), promptTokens: tokens(100...123)) == 0)
+        #expect(cache.usage.evictablePageCount == 8)
+        // 4 pages: the 2 free ones, then the window group's pages 0 and 1.
+        #expect(cache.startSequence(seq(2), promptTokens: tokens(100...107)) == 0)
+        #expect(cache.usage.evictablePageCount == 6)
         cache.release(seq(2))
-        // The window group's chain now breaks at its first page: no hit, everything recomputed
-        // (the global group's 10 cached pages alone do not make a hit).
-        #expect(cache.startSequence(seq(3), promptTokens: prompt) == 0)
+        cache.release(seq(1))
         try cache._checkInvariants()
+        #expect(cache.startSequence(seq(3), promptTokens: prompt) == 0)
         cache.markComputed(seq(3))
         cache.release(seq(3))
         try cache._checkInvariants()
