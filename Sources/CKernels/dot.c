@@ -139,6 +139,13 @@ PF_AVX2 static inline float pf_hsum(__m256 v) {
     return _mm_cvtss_f32(q) + _mm_cvtss_f32(_mm_shuffle_ps(q, q, 1));
 }
 
+// Blocks k = 0 ..< blocks of a row, group by group: `at` is the byte offset of block k's group
+// and `j` the block's index in it; the inner loop has a constant trip count and unrolls.
+#define PF_FOR_EACH_BLOCK(k, j, at, GROUP, BYTES)                                                      \
+    for (int pf_g = 0, k = 0; pf_g < blocks / (GROUP); pf_g++)                                          \
+        for (size_t at = (size_t)pf_g * (BYTES), pf_once = 1; pf_once; pf_once = 0)                     \
+            PF_UNROLL for (int j = 0; j < (GROUP); j++, k++)
+
 #define PF_ACC(acc, p, b, scaled) \
     acc = (scaled) ? _mm256_fmadd_ps(_mm256_set1_ps((b).scale), (p), acc) : _mm256_add_ps(acc, (p))
 
@@ -148,8 +155,8 @@ PF_AVX2 static inline void NAME##_avx2(const uint8_t *row, int blocks, const flo
     if (ntok == 4) {                                                                                    \
         __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                                     \
         float o0 = 0, o1 = 0, o2 = 0, o3 = 0;                                                           \
-        for (int k = 0; k < blocks; k++) {                                                              \
-            pf_block b; DECODE(row + (size_t)(k / GROUP) * BYTES, k % GROUP, &b);                       \
+        PF_FOR_EACH_BLOCK(k, j, at, GROUP, BYTES) {                                                     \
+            pf_block b; DECODE(row + at, j, &b);                                                        \
             const float *xb = x + (size_t)k * 32;                                                       \
             __m256 p0 = pf_partial(&b, xb), p1 = pf_partial(&b, xb + xs);                                \
             __m256 p2 = pf_partial(&b, xb + 2 * xs), p3 = pf_partial(&b, xb + 3 * xs);                   \
@@ -169,8 +176,8 @@ PF_AVX2 static inline void NAME##_avx2(const uint8_t *row, int blocks, const flo
     for (int t = 0; t < ntok; t++) {                                                                    \
         __m256 a = _mm256_setzero_ps(); float o = 0;                                                    \
         const float *xt = x + (size_t)t * xs; const float *st = sums + (size_t)t * ss;                  \
-        for (int k = 0; k < blocks; k++) {                                                              \
-            pf_block b; DECODE(row + (size_t)(k / GROUP) * BYTES, k % GROUP, &b);                       \
+        PF_FOR_EACH_BLOCK(k, j, at, GROUP, BYTES) {                                                     \
+            pf_block b; DECODE(row + at, j, &b);                                                        \
             __m256 p = pf_partial(&b, xt + (size_t)k * 32);                                             \
             PF_ACC(a, p, b, SCALED);                                                                    \
             if (OFFSET) o = __builtin_fmaf(b.offset, st[k], o);                                         \
@@ -179,13 +186,17 @@ PF_AVX2 static inline void NAME##_avx2(const uint8_t *row, int blocks, const flo
     }                                                                                                   \
 }                                                                                                       \
 /* One token, two rows (decode): two independent accumulator chains, the same operations per row. */ \
+/* `ahead`: bytes from each row to the row whose block is prefetched (see PF_PREFETCH_BYTES). */   \
 PF_AVX2 static inline void NAME##_pair(const uint8_t *ra, const uint8_t *rb, int blocks, const float *x,    \
-                                       const float *sums, float *y) {                                  \
+                                       const float *sums, float *y, size_t ahead) {                    \
     __m256 aa = _mm256_setzero_ps(), ab = aa; float oa = 0, ob = 0;                                     \
-    for (int k = 0; k < blocks; k++) {                                                                  \
+    PF_FOR_EACH_BLOCK(k, j, at, GROUP, BYTES) {                                                         \
+        size_t at_block = ahead + at + (size_t)j * ((BYTES) / (GROUP));                                 \
+        _mm_prefetch((const char *)(ra + at_block), _MM_HINT_T1);                                       \
+        _mm_prefetch((const char *)(rb + at_block), _MM_HINT_T1);                                       \
         pf_block ba, bb;                                                                                \
-        DECODE(ra + (size_t)(k / GROUP) * BYTES, k % GROUP, &ba);                                       \
-        DECODE(rb + (size_t)(k / GROUP) * BYTES, k % GROUP, &bb);                                       \
+        DECODE(ra + at, j, &ba);                                                                        \
+        DECODE(rb + at, j, &bb);                                                                        \
         const float *xb = x + (size_t)k * 32;                                                           \
         __m256 pa = pf_partial(&ba, xb), pb = pf_partial(&bb, xb);                                      \
         PF_ACC(aa, pa, ba, SCALED); PF_ACC(ab, pb, bb, SCALED);                                         \
@@ -218,7 +229,8 @@ PF_AVX2 static void NAME##_rows(const uint8_t *w, size_t row_bytes, int blocks, 
             for (; r + 2 <= r1; r += 2)                                                                 \
                 for (int t = t0; t < t1; t++)                                                           \
                     NAME##_pair(w + (size_t)r * row_bytes, w + (size_t)(r + 1) * row_bytes, blocks,     \
-                                x + t * k, sums + (size_t)t * blocks, y + (size_t)t * ys + r);          \
+                                x + t * k, sums + (size_t)t * blocks, y + (size_t)t * ys + r,           \
+                                (PF_PREFETCH_BYTES + row_bytes - 1) / row_bytes * row_bytes);          \
         for (; r < r1; r++) {                                                                           \
             const uint8_t *row = w + (size_t)r * row_bytes;                                             \
             int t = t0;                                                                                 \

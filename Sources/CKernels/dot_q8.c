@@ -32,6 +32,37 @@ void pf_quantize_q8(const float *x, int blocks, pf_q8_block *out) {
 #define PF_AVX2 __attribute__((target("avx2,fma,f16c")))
 #include "kquants.h"
 
+/// pf_quantize_q8 with eight lanes: the same operations per element (|x| maxed exactly, one
+/// float product, round to nearest even as lrintf does), so the same bytes and scales.
+PF_AVX2 static void pf_quantize_q8_avx2_impl(const float *x, int blocks, pf_q8_block *out) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    for (int b = 0; b < blocks; b++) {
+        const float *v = x + (size_t)b * 32;
+        __m256 v0 = _mm256_loadu_ps(v), v1 = _mm256_loadu_ps(v + 8), v2 = _mm256_loadu_ps(v + 16), v3 = _mm256_loadu_ps(v + 24);
+        __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v0), _mm256_andnot_ps(sign, v1)),
+                                 _mm256_max_ps(_mm256_andnot_ps(sign, v2), _mm256_andnot_ps(sign, v3)));
+        __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+        h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+        h = _mm_max_ss(h, _mm_shuffle_ps(h, h, 1));
+        float d = _mm_cvtss_f32(h) / 127.0f;
+        __m256 inv = _mm256_set1_ps(d != 0 ? 1.0f / d : 0);
+        __m256i q0 = _mm256_cvtps_epi32(_mm256_mul_ps(v0, inv)), q1 = _mm256_cvtps_epi32(_mm256_mul_ps(v1, inv));
+        __m256i q2 = _mm256_cvtps_epi32(_mm256_mul_ps(v2, inv)), q3 = _mm256_cvtps_epi32(_mm256_mul_ps(v3, inv));
+        __m256i s = _mm256_add_epi32(_mm256_add_epi32(q0, q1), _mm256_add_epi32(q2, q3));
+        __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4E));
+        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xB1));
+        // Packing interleaves the 128-bit lanes; the permutation puts the bytes back in order.
+        __m256i bytes = _mm256_packs_epi16(_mm256_packs_epi32(q0, q1), _mm256_packs_epi32(q2, q3));
+        bytes = _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+        _mm256_storeu_si256((__m256i *)out[b].q, bytes);
+        out[b].d = d;
+        out[b].s = d * (float)_mm_cvtsi128_si32(s4);
+    }
+}
+
+void pf_quantize_q8_avx2(const float *x, int blocks, pf_q8_block *out) { pf_quantize_q8_avx2_impl(x, blocks, out); }
+
 PF_AVX2 static inline float pf_half8(const uint8_t *p) {
     uint16_t h; __builtin_memcpy(&h, p, 2);
     return _cvtsh_ss(h);
@@ -172,6 +203,7 @@ int pf_matmul_rows_q8_on(int isa, int type, const void *weights, size_t row_byte
 }
 
 #else
+void pf_quantize_q8_avx2(const float *x, int blocks, pf_q8_block *out) { pf_quantize_q8(x, blocks, out); }
 int pf_matmul_rows_q8(int type, const void *weights, size_t row_bytes, int blocks, int r0, int r1,
                       const pf_q8_block *x, int ntok, float *y, size_t ys) {
     (void)type; (void)weights; (void)row_bytes; (void)blocks; (void)r0; (void)r1; (void)x; (void)ntok; (void)y; (void)ys;

@@ -7,20 +7,31 @@
 #define PF_Q8_CAT(a, b) PF_Q8_CAT2(a, b)
 #define PF_Q8_NAME(base) PF_Q8_CAT(base, PF_Q8_SUFFIX)
 
+// Blocks k = 0 ..< blocks of a row, group by group: `at` is the byte offset of block k's group
+// and `j` the block's index in it. `group` is a constant in each copy of the kernel, so the
+// inner loop unrolls and a K-quant super-block's shared loads and scales are read once.
+#define PF_FOR_EACH_BLOCK(k, j, at)                                                                  \
+    for (int pf_g = 0, k = 0; pf_g < blocks / group; pf_g++)                                          \
+        for (size_t at = (size_t)pf_g * group_bytes, pf_once = 1; pf_once; pf_once = 0)               \
+            PF_UNROLL for (int j = 0; j < group; j++, k++)
+
+// `off` stays 0 for the types without an offset (Q8_0, Q6_K): `type` is a constant in each copy,
+// so the test folds away, and y = Σ + 0 is what it always was.
 #define PF_Q8_STEP(acc, off, b, xb)                                                                  \
     do {                                                                                             \
         __m256i xq = _mm256_loadu_si256((const __m256i *)(xb)->q);                                   \
         __m256 dot = (b).is_signed ? PF_Q8_SDOT((b).w, xq) : PF_Q8_UDOT((b).w, xq);                        \
         if ((b).lane_scaled) dot = _mm256_mul_ps(dot, (b).lanes);                                    \
         acc = _mm256_fmadd_ps(_mm256_set1_ps((b).d * (xb)->d), dot, acc);                             \
-        off = __builtin_fmaf((b).offset, (xb)->s, off);                                              \
+        if (type != PF_WEIGHT_Q8_0 && type != PF_WEIGHT_Q6_K) off = __builtin_fmaf((b).offset, (xb)->s, off); \
     } while (0)
 
 /// Rows r0..<r1 against ntok activation rows. Always inlined into one copy per weight type (see
 /// PF_DEFINE_Q8_ROWS), so the type's switch and the group's division fold away. Four tokens
-/// share each decoded block; fewer than four (decode) take two rows at a time, so two
-/// independent accumulator chains hide the latency of the multiply-adds. Every (row, token)
-/// pair sees the same operations in the same order either way.
+/// share each decoded block; fewer than four (decode) take four rows at a time (then two), so
+/// independent accumulator chains hide the latency of the multiply-adds and each activation
+/// block is loaded once for them. Every (row, token) pair sees the same operations in the same
+/// order either way.
 __attribute__((always_inline)) PF_Q8_TARGET static inline void PF_Q8_NAME(pf_q8_rows)(
     int type, const uint8_t *w, size_t row_bytes, size_t group_bytes, int group, int blocks,
     int r0, int r1, const pf_q8_block *x, int ntok, float *y, size_t ys) {
@@ -28,15 +39,44 @@ __attribute__((always_inline)) PF_Q8_TARGET static inline void PF_Q8_NAME(pf_q8_
         int t1 = t0 + 64 < ntok ? t0 + 64 : ntok;
         int r = r0;
         if (t1 - t0 < 4) {
+            // Whole rows, at least PF_PREFETCH_BYTES ahead of the four being read.
+            const size_t ahead = (PF_PREFETCH_BYTES + row_bytes - 1) / row_bytes * row_bytes;
+            for (; r + 4 <= r1; r += 4) {
+                const uint8_t *ra = w + (size_t)r * row_bytes, *rb = ra + row_bytes, *rc = rb + row_bytes, *rd = rc + row_bytes;
+                for (int t = t0; t < t1; t++) {
+                    const pf_q8_block *xt = x + (size_t)t * blocks;
+                    __m256 aa = _mm256_setzero_ps(), ab = aa, ac = aa, ad = aa; float oa = 0, ob = 0, oc = 0, od = 0;
+                    PF_FOR_EACH_BLOCK(k, j, at) {
+                        // The same block of the rows `ahead` bytes on (see PF_PREFETCH_BYTES).
+                        size_t at_block = ahead + at + (size_t)j * (group_bytes / group);
+                        _mm_prefetch((const char *)(ra + at_block), _MM_HINT_T1);
+                        _mm_prefetch((const char *)(rb + at_block), _MM_HINT_T1);
+                        _mm_prefetch((const char *)(rc + at_block), _MM_HINT_T1);
+                        _mm_prefetch((const char *)(rd + at_block), _MM_HINT_T1);
+                        pf_wblock ba, bb, bc, bd;
+                        pf_wdecode(type, ra + at, j, &ba);
+                        pf_wdecode(type, rb + at, j, &bb);
+                        pf_wdecode(type, rc + at, j, &bc);
+                        pf_wdecode(type, rd + at, j, &bd);
+                        PF_Q8_STEP(aa, oa, ba, xt + k);
+                        PF_Q8_STEP(ab, ob, bb, xt + k);
+                        PF_Q8_STEP(ac, oc, bc, xt + k);
+                        PF_Q8_STEP(ad, od, bd, xt + k);
+                    }
+                    float *yt = y + (size_t)t * ys + r;
+                    yt[0] = pf_hsum8(aa) + oa; yt[1] = pf_hsum8(ab) + ob;
+                    yt[2] = pf_hsum8(ac) + oc; yt[3] = pf_hsum8(ad) + od;
+                }
+            }
             for (; r + 2 <= r1; r += 2) {
                 const uint8_t *ra = w + (size_t)r * row_bytes, *rb = ra + row_bytes;
                 for (int t = t0; t < t1; t++) {
                     const pf_q8_block *xt = x + (size_t)t * blocks;
                     __m256 aa = _mm256_setzero_ps(), ab = aa; float oa = 0, ob = 0;
-                    for (int k = 0; k < blocks; k++) {
+                    PF_FOR_EACH_BLOCK(k, j, at) {
                         pf_wblock ba, bb;
-                        pf_wdecode(type, ra + (size_t)(k / group) * group_bytes, k % group, &ba);
-                        pf_wdecode(type, rb + (size_t)(k / group) * group_bytes, k % group, &bb);
+                        pf_wdecode(type, ra + at, j, &ba);
+                        pf_wdecode(type, rb + at, j, &bb);
                         PF_Q8_STEP(aa, oa, ba, xt + k);
                         PF_Q8_STEP(ab, ob, bb, xt + k);
                     }
@@ -52,8 +92,8 @@ __attribute__((always_inline)) PF_Q8_TARGET static inline void PF_Q8_NAME(pf_q8_
                 const pf_q8_block *x0 = x + (size_t)t * blocks;
                 __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
                 float o0 = 0, o1 = 0, o2 = 0, o3 = 0;
-                for (int k = 0; k < blocks; k++) {
-                    pf_wblock b; pf_wdecode(type, row + (size_t)(k / group) * group_bytes, k % group, &b);
+                PF_FOR_EACH_BLOCK(k, j, at) {
+                    pf_wblock b; pf_wdecode(type, row + at, j, &b);
                     PF_Q8_STEP(a0, o0, b, x0 + k);
                     PF_Q8_STEP(a1, o1, b, x0 + blocks + k);
                     PF_Q8_STEP(a2, o2, b, x0 + 2 * blocks + k);
@@ -66,8 +106,8 @@ __attribute__((always_inline)) PF_Q8_TARGET static inline void PF_Q8_NAME(pf_q8_
             for (; t < t1; t++) {
                 const pf_q8_block *xt = x + (size_t)t * blocks;
                 __m256 a = _mm256_setzero_ps(); float o = 0;
-                for (int k = 0; k < blocks; k++) {
-                    pf_wblock b; pf_wdecode(type, row + (size_t)(k / group) * group_bytes, k % group, &b);
+                PF_FOR_EACH_BLOCK(k, j, at) {
+                    pf_wblock b; pf_wdecode(type, row + at, j, &b);
                     PF_Q8_STEP(a, o, b, xt + k);
                 }
                 y[(size_t)t * ys + r] = pf_hsum8(a) + o;
@@ -109,6 +149,7 @@ PF_Q8_TARGET static int PF_Q8_NAME(pf_q8_dispatch)(int type, const void *weights
 }
 
 #undef PF_Q8_STEP
+#undef PF_FOR_EACH_BLOCK
 #undef PF_DEFINE_Q8_ROWS
 #undef PF_Q8_NAME
 #undef PF_Q8_CAT

@@ -48,21 +48,46 @@ public enum Elementwise {
     /// SwiGLU's gate: `gate = silu(gate) * up`, with `silu(g) = g / (1 + e^-g)`.
     @inlinable
     public static func siluMultiply(gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, count: Int) {
-        for i in 0..<count {
-            let g = gate[i]
-            gate[i] = g / (1 + Foundation.exp(-g)) * up[i]
-        }
+        let one = SIMD8<Float>(repeating: 1)
+        gatedMultiply(gate: gate, up: up, count: count) { g in g / (one + VectorMath.exp(-g)) }
     }
 
     /// GeGLU's gate: `gate = gelu(gate) * up`, GELU in its tanh approximation
-    /// `0.5·g·(1 + tanh(√(2/π)·(g + 0.044715·g³)))`.
+    /// `0.5·g·(1 + tanh(√(2/π)·(g + 0.044715·g³)))`, computed as the equal
+    /// `g / (1 + e^(−2·√(2/π)·(g + 0.044715·g³)))` (`0.5·(1 + tanh u) = 1 / (1 + e^−2u)`), so that
+    /// one vector `exp` does it: a huge `g` gives `g` (the exponential underflows to 0), a huge
+    /// negative one a tiny number (it is clamped to e^88), never NaN but from NaN.
     @inlinable
     public static func geluTanhMultiply(gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, count: Int) {
-        let c: Float = 0.797_884_560_802_865_4  // √(2/π)
-        for i in 0..<count {
-            let g = gate[i]
-            gate[i] = 0.5 * g * (1 + Foundation.tanh(c * (g + 0.044715 * g * g * g))) * up[i]
+        let minusTwoC = SIMD8<Float>(repeating: -2 * 0.797_884_560_802_865_4)  // −2·√(2/π)
+        let cubic = SIMD8<Float>(repeating: 0.044715), one = SIMD8<Float>(repeating: 1)
+        gatedMultiply(gate: gate, up: up, count: count) { g in
+            let u = VectorMath.multiplyAdd(cubic * g * g, g, g)  // g + 0.044715·g³
+            return g / (one + VectorMath.exp(minusTwoC * u))
         }
+    }
+
+    /// `gate[i] = activation(gate[i]) * up[i]`, eight lanes at a time; a last partial vector is
+    /// padded, so every element goes through the same vector arithmetic wherever it lies (the
+    /// engine's results do not depend on how tokens are batched).
+    @inlinable @inline(__always)
+    @usableFromInline static func gatedMultiply(
+        gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, count: Int,
+        _ activation: (SIMD8<Float>) -> SIMD8<Float>
+    ) {
+        var i = 0
+        while i + 8 <= count {
+            (gate + i).storeSIMD(activation(UnsafePointer(gate).loadSIMD8(i)) * up.loadSIMD8(i))
+            i += 8
+        }
+        guard i < count else { return }
+        var g = SIMD8<Float>(), u = SIMD8<Float>()
+        for lane in 0..<count - i {
+            g[lane] = gate[i + lane]
+            u[lane] = up[i + lane]
+        }
+        let out = activation(g) * u
+        for lane in 0..<count - i { gate[i + lane] = out[lane] }
     }
 
     /// The index of the largest of `count` floats (the first on ties).

@@ -33,8 +33,15 @@ public final class Q8Activations {
         self.tokenCount = tokenCount
         blocksPerRow = perRow
         let out = blocks!
+        let vector = Matmul.usesAVX2
         pool.parallelRanges(tokenCount, chunks: tokenCount >= 16 ? pool.threadCount : 1) { rows in
-            for t in rows { pf_quantize_q8(x + t * columnCount, Int32(perRow), out + t * perRow) }
+            for t in rows {
+                if vector {
+                    pf_quantize_q8_avx2(x + t * columnCount, Int32(perRow), out + t * perRow)
+                } else {
+                    pf_quantize_q8(x + t * columnCount, Int32(perRow), out + t * perRow)
+                }
+            }
         }
     }
 

@@ -1,3 +1,4 @@
+import CKernels
 import GGUF
 @testable import Kernels
 import Testing
@@ -219,6 +220,31 @@ struct MatmulTests {
                     #expect(y == expected, "\(type) \(path) \(tokens) tokens")
                 }
             }
+        }
+    }
+
+    /// The AVX2 activation quantizer writes the bytes and scales of the portable one: ties that
+    /// round to even, blocks of zeros, of ±max and of tiny values, random blocks.
+    @Test(.enabled(if: Matmul.usesAVX2, "the AVX2 quantizer runs on the AVX2 kernel paths only"))
+    func vectorQuantizerEqualsThePortableOne() {
+        var rng = SeededRandom(seed: 77)
+        var x = (0..<32 * 64).map { _ in rng.nextFloat(in: -4...4) }
+        for j in 0..<32 { x[j] = 0 }
+        for j in 32..<64 { x[j] = j % 2 == 0 ? 127 : -127 }
+        for j in 64..<96 { x[j] = Float(j - 80) + 0.5 }  // with max|x| = 127 the scale is 1: ties at every k + ½
+        x[64] = 127
+        for j in 96..<128 { x[j] = rng.nextFloat(in: -1e-30...1e-30) }
+        var portable = [pf_q8_block](repeating: pf_q8_block(), count: 64)
+        var vector = portable
+        x.withUnsafeBufferPointer { x in
+            pf_quantize_q8(x.baseAddress!, 64, &portable)
+            pf_quantize_q8_avx2(x.baseAddress!, 64, &vector)
+        }
+        for b in 0..<64 {
+            let (p, v) = (portable[b], vector[b])
+            #expect(p.d.bitPattern == v.d.bitPattern && p.s.bitPattern == v.s.bitPattern, "block \(b) scales")
+            let same = withUnsafeBytes(of: p.q) { pq in withUnsafeBytes(of: v.q) { vq in pq.elementsEqual(vq) } }
+            #expect(same, "block \(b) quants")
         }
     }
 }

@@ -45,6 +45,8 @@ typedef struct { float d; float s; int8_t q[32]; } pf_q8_block;
 
 /// Quantizes `blocks` blocks of 32 floats (round to nearest, scale = max|x| / 127). Portable C.
 void pf_quantize_q8(const float *x, int blocks, pf_q8_block *out);
+/// pf_quantize_q8 in AVX2 (the same bytes and scales). Call only when pf_cpu_has_avx2_fma() is 1.
+void pf_quantize_q8_avx2(const float *x, int blocks, pf_q8_block *out);
 
 /// As pf_matmul_rows, with activations quantized by pf_quantize_q8 (`x` holds ntok × blocks
 /// blocks) and integer dot products per block; for the quantized weight types only (Q8_0, Q4_0,
