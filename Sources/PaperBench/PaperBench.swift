@@ -118,6 +118,14 @@ public struct PaperBench: Sendable {
         try write(results)
     }
 
+    /// Writes `REPORT.md` in `directory` again from the `results.json` there, measuring nothing
+    /// (after the report's wording changed, say).
+    public static func rewriteReport(in directory: URL) throws {
+        let data = try Data(contentsOf: directory.appendingPathComponent("results.json"))
+        let results = try PaperResults.decoder.decode(PaperResults.self, from: data)
+        try Data(PaperReport.markdown(results).utf8).write(to: directory.appendingPathComponent("REPORT.md"))
+    }
+
     /// Writes `results.json` and `REPORT.md` as they stand.
     private func write(_ results: PaperResults) throws {
         try PaperResults.encoder.encode(results).write(to: outputDirectory.appendingPathComponent("results.json"))

@@ -5,7 +5,13 @@ import Foundation
 /// "where we differ, and why" section. Every figure comes from the results; a claim whose
 /// experiment failed says so instead of guessing.
 enum PaperComparison {
-    static let notMeasured = "not measured in this run (the experiment failed or did not run)"
+    /// What a claim says when none of the experiments `keys` gave a result: left out by the
+    /// scale or `--experiments`, or failed.
+    static func notMeasured(_ r: PaperResults, _ keys: String...) -> String {
+        keys.contains(where: r.plan.runs)
+            ? "not measured in this run (the experiment failed)"
+            : "not part of this run (scale `\(r.plan.scale)`, or `--experiments`)"
+    }
 
     /// One line per experiment that produced a result: its headline figure.
     static func headlines(_ r: PaperResults) -> [String] {
@@ -23,7 +29,16 @@ enum PaperComparison {
                     + "generates \(fixed(c.generatedTokensPerSecond, 1)) (×\(fixed(p.generatedTokensPerSecond / c.generatedTokensPerSecond, 2))); "
                     + "KV waste \(fixed(p.kvWastePercent, 1)) % vs \(fixed(c.kvWastePercent, 1)) % (§3).")
         }
-        if let m = r.memory?.result, let p = m.points(.paged).max(by: { $0.kvOverheadPercent < $1.kvOverheadPercent }),
+        if let m = r.memory?.result, m.hasWindows, let p = m.points(.paged).last, let c = m.points(.contiguous).last,
+            let pagedOver = p.kvOverReachablePercent, let contiguousOver = c.kvOverReachablePercent
+        {
+            // Sliding-window layers: the floor is what the layers can still read, not every position.
+            let worst = m.points(.paged).compactMap(\.kvOverReachablePercent).filter(\.isFinite).max() ?? pagedOver
+            lines.append(
+                "At \(grouped(p.tokens)) tokens the paged cache holds \(mebibytes(p.kvBytesInUse)) of KV, \(fixed(pagedOver, 1)) % over "
+                    + "what the layers can still read (\(mebibytes(p.kvReachableBytes ?? 0)); sliding-window pages given back, at most "
+                    + "\(fixed(worst, 1)) % over at any length), contiguous \(mebibytes(c.kvBytesInUse)), \(fixed(contiguousOver, 0)) % over (§2).")
+        } else if let m = r.memory?.result, let p = m.points(.paged).max(by: { $0.kvOverheadPercent < $1.kvOverheadPercent }),
             let c = m.points(.contiguous).last
         {
             let paged = p.kvOverheadPercent < 0.005
@@ -78,7 +93,7 @@ enum PaperComparison {
     }
 
     static func latencyClaim(_ r: PaperResults) -> Claim {
-        var here = notMeasured
+        var here = notMeasured(r, LatencyExperiment.key)
         var verdict = ""
         if let l = r.latency?.result, let first = l.points(.paged).first, let last = l.points(.paged).last {
             here = "with the paged cache, per-token decode latency goes ×\(fixed(last.decodeSecondsPerToken / first.decodeSecondsPerToken, 2)) "
@@ -101,12 +116,14 @@ enum PaperComparison {
     }
 
     static func memoryClaim(_ r: PaperResults) -> Claim {
-        var here = notMeasured
+        var here = notMeasured(r, MemoryExperiment.key)
         if let m = r.memory?.result, let p = m.points(.paged).last, let c = m.points(.contiguous).last {
-            let worst = m.points(.paged).map(\.kvOverheadPercent).filter(\.isFinite).max() ?? .nan
+            let windows = m.hasWindows
+            let worst = m.points(.paged).map { windows ? $0.kvOverReachablePercent ?? .nan : $0.kvOverheadPercent }.filter(\.isFinite).max() ?? .nan
             here = "at \(grouped(p.tokens)) tokens the peak resident memory is \(mebibytes(p.peakResidentBytes)) paged and "
                 + "\(mebibytes(c.peakResidentBytes)) contiguous (model file \(mebibytes(m.modelFileBytes))); paged KV held is at most "
-                + "\(fixed(worst, 2)) % over the minimum at every length, while the contiguous mode holds a "
+                + "\(fixed(worst, 2)) % over " + (windows ? "what the layers can still read (its sliding-window pages given back)" : "the minimum")
+                + " at every length, while the contiguous mode holds a "
                 + "\(grouped(m.contiguousPageTokens))-token buffer (\(mebibytes(m.contiguousPageTokens * m.kvBytesPerToken))) for any length."
         }
         return Claim(
@@ -122,7 +139,7 @@ enum PaperComparison {
     }
 
     static func wasteClaim(_ r: PaperResults) -> Claim {
-        var here = notMeasured
+        var here = notMeasured(r, MixedBatchExperiment.key)
         if let m = r.mixedBatch?.result, let p = m.runs.first(where: { $0.mode == .paged }), let c = m.runs.first(where: { $0.mode == .contiguous }) {
             here = "in the mixed batch the paged cache wastes \(fixed(p.kvWastePercent, 2)) % of the KV memory it holds, the contiguous one "
                 + "\(fixed(c.kvWastePercent, 1)) %"
@@ -162,15 +179,19 @@ enum PaperComparison {
         return Claim(
             title: "Throughput",
             paper: "equal or higher tokens per second than standard fused attention for contexts up to 32k tokens (I-B objectives).",
-            here: parts.isEmpty ? notMeasured : parts.joined(separator: "; ") + ".",
+            here: parts.isEmpty
+                ? notMeasured(r, LatencyExperiment.key, LongGenerationExperiment.key, PageSizeExperiment.key, MixedBatchExperiment.key)
+                : parts.joined(separator: "; ") + ".",
             why: "Reading keys and values through a page table adds a table load and a shift per key position; within a page "
                 + "the rows are as contiguous as in one buffer, so attention costs about the same. Paging's throughput gain is admission: more "
-                + "sequences fit in the same memory, so more decode together. Contexts of 32k cannot be measured with this model, "
-                + "whose context is \(grouped(r.model.contextLength)) tokens.")
+                + "sequences fit in the same memory, so more decode together. "
+                + (r.model.contextLength >= 32768
+                    ? "This model's \(grouped(r.model.contextLength))-token context lets the lengths reach 32k."
+                    : "Contexts of 32k cannot be measured with this model, whose context is \(grouped(r.model.contextLength)) tokens."))
     }
 
     static func perplexityClaim(_ r: PaperResults) -> Claim {
-        var here = notMeasured
+        var here = notMeasured(r, PerplexityExperiment.key)
         if let q = r.perplexity?.result, let p = q.runs.first(where: { $0.kvMode == .paged }), let c = q.runs.first(where: { $0.kvMode == .contiguous }) {
             here = "paged \(fixed(p.perplexity, 8)), contiguous \(fixed(c.perplexity, 8)) over \(p.windowCount) windows"
                 + (p.perWindowMeanNLL == c.perWindowMeanNLL ? ": identical in every window." : ".")
@@ -200,13 +221,15 @@ enum PaperComparison {
         return Claim(
             title: "The long-context scenarios",
             paper: "evaluates a 100k-token generation, a 16-prompt mixed batch and a chat growing from 1k to 32k tokens (IV-A), but reports no figure for any of them.",
-            here: parts.isEmpty ? notMeasured : parts.joined(separator: "; ") + ".",
+            here: parts.isEmpty
+                ? notMeasured(r, GrowingChatExperiment.key, LongGenerationExperiment.key, MixedBatchExperiment.key)
+                : parts.joined(separator: "; ") + ".",
             why: "The model has a \(grouped(r.model.contextLength))-token context and the engine refuses longer sequences rather "
                 + "than run positions the model was never trained on, so the 32k chat and the 100k generation stop at the context.")
     }
 
     static func pageSizeClaim(_ r: PaperResults) -> Claim {
-        var here = notMeasured
+        var here = notMeasured(r, PageSizeExperiment.key)
         if let s = r.pageSizes?.result, let spread = s.cpuSpread {
             here = "decode attention CPU time per step "
                 + s.paged.map { "\($0.tokensPerPage): \(fixed(1000 * $0.attentionStepCPUSeconds, 1)) ms" }.joined(separator: ", ")

@@ -31,6 +31,9 @@ struct BenchPaperCommand: AsyncParsableCommand {
     @Option(help: "Seed of the mixed batch's prompt lengths.")
     var seed: UInt64?
 
+    @Flag(help: "Write REPORT.md in --out again from the results.json there, measuring nothing.")
+    var reportOnly = false
+
     func validate() throws {
         if [quick, full, long].filter({ $0 }).count > 1 { throw ValidationError("--quick, --full and --long exclude each other") }
         if let experiments {
@@ -48,6 +51,11 @@ struct BenchPaperCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if reportOnly {
+            do { try PaperBench.rewriteReport(in: URL(fileURLWithPath: out)) } catch { throw CLIError("cannot rewrite the report in \(out): \(error)") }
+            print("report: \(URL(fileURLWithPath: out).appendingPathComponent("REPORT.md").path)")
+            return
+        }
         var plan = quick ? PaperPlan.quick : full ? PaperPlan.full : long ? PaperPlan.long : PaperPlan.standard
         if let seed { plan.seed = seed }
         if let experiments { plan.experiments = selectedExperiments(experiments) }
