@@ -85,6 +85,47 @@ __attribute__((always_inline)) PF_Q8_TARGET static inline void PF_Q8_NAME(pf_q8_
                 }
             }
         }
+        // Prefill: two rows against four tokens, each decoded block used four times and each
+        // activation block twice; the tokens left over (fewer than four) and an odd last row
+        // go through the loop below, with the same operations per (row, token).
+        if (t1 - t0 >= 4) {
+            for (; r + 2 <= r1; r += 2) {
+                const uint8_t *ra = w + (size_t)r * row_bytes, *rb = ra + row_bytes;
+                int t = t0;
+                for (; t + 4 <= t1; t += 4) {
+                    const pf_q8_block *x0 = x + (size_t)t * blocks, *x1 = x0 + blocks, *x2 = x1 + blocks, *x3 = x2 + blocks;
+                    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+                    float oa0 = 0, oa1 = 0, oa2 = 0, oa3 = 0, ob0 = 0, ob1 = 0, ob2 = 0, ob3 = 0;
+                    PF_FOR_EACH_BLOCK(k, j, at) {
+                        pf_wblock ba, bb;
+                        pf_wdecode(type, ra + at, j, &ba);
+                        pf_wdecode(type, rb + at, j, &bb);
+                        PF_Q8_STEP(a0, oa0, ba, x0 + k); PF_Q8_STEP(b0, ob0, bb, x0 + k);
+                        PF_Q8_STEP(a1, oa1, ba, x1 + k); PF_Q8_STEP(b1, ob1, bb, x1 + k);
+                        PF_Q8_STEP(a2, oa2, ba, x2 + k); PF_Q8_STEP(b2, ob2, bb, x2 + k);
+                        PF_Q8_STEP(a3, oa3, ba, x3 + k); PF_Q8_STEP(b3, ob3, bb, x3 + k);
+                    }
+                    float *yt = y + (size_t)t * ys + r;
+                    yt[0] = pf_hsum8(a0) + oa0; yt[1] = pf_hsum8(b0) + ob0;
+                    yt[ys] = pf_hsum8(a1) + oa1; yt[ys + 1] = pf_hsum8(b1) + ob1;
+                    yt[2 * ys] = pf_hsum8(a2) + oa2; yt[2 * ys + 1] = pf_hsum8(b2) + ob2;
+                    yt[3 * ys] = pf_hsum8(a3) + oa3; yt[3 * ys + 1] = pf_hsum8(b3) + ob3;
+                }
+                for (; t < t1; t++) {
+                    const pf_q8_block *xt = x + (size_t)t * blocks;
+                    __m256 aa = _mm256_setzero_ps(), ab = aa; float oa = 0, ob = 0;
+                    PF_FOR_EACH_BLOCK(k, j, at) {
+                        pf_wblock ba, bb;
+                        pf_wdecode(type, ra + at, j, &ba);
+                        pf_wdecode(type, rb + at, j, &bb);
+                        PF_Q8_STEP(aa, oa, ba, xt + k);
+                        PF_Q8_STEP(ab, ob, bb, xt + k);
+                    }
+                    y[(size_t)t * ys + r] = pf_hsum8(aa) + oa;
+                    y[(size_t)t * ys + r + 1] = pf_hsum8(ab) + ob;
+                }
+            }
+        }
         for (; r < r1; r++) {
             const uint8_t *row = w + (size_t)r * row_bytes;
             int t = t0;
