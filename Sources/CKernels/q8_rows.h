@@ -15,6 +15,8 @@
         for (size_t at = (size_t)pf_g * group_bytes, pf_once = 1; pf_once; pf_once = 0)               \
             PF_UNROLL for (int j = 0; j < group; j++, k++)
 
+// acc += (Σ·dx)·dw: the activation's scale is broadcast from memory into the product (one
+// instruction with AVX-512's embedded broadcast), the weight's once per block for all tokens.
 // `off` stays 0 for the types without an offset (Q8_0, Q6_K): `type` is a constant in each copy,
 // so the test folds away, and y = Σ + 0 is what it always was.
 #define PF_Q8_STEP(acc, off, b, xb)                                                                  \
@@ -22,7 +24,7 @@
         __m256i xq = _mm256_loadu_si256((const __m256i *)(xb)->q);                                   \
         __m256 dot = (b).is_signed ? PF_Q8_SDOT((b).w, xq) : PF_Q8_UDOT((b).w, xq);                        \
         if ((b).lane_scaled) dot = _mm256_mul_ps(dot, (b).lanes);                                    \
-        acc = _mm256_fmadd_ps(_mm256_set1_ps((b).d * (xb)->d), dot, acc);                             \
+        acc = _mm256_fmadd_ps(_mm256_mul_ps(dot, _mm256_set1_ps((xb)->d)), _mm256_set1_ps((b).d), acc); \
         if (type != PF_WEIGHT_Q8_0 && type != PF_WEIGHT_Q6_K) off = __builtin_fmaf((b).offset, (xb)->s, off); \
     } while (0)
 
