@@ -1,8 +1,8 @@
 import FlexAttention
 import PagedKVCache
 
-/// What ``AttentionBenchmark`` measures. The defaults are the shapes: the real model's
-/// heads (9 query heads, 3 KV heads, head size 64), contexts 128 to 32768, batches 1 and 16,
+/// What ``AttentionBenchmark`` measures. The defaults are the shapes: SmolLM2's heads (9
+/// query heads, 3 KV heads, head size 64; `pagedflex bench attention --model` reads another's), contexts 128 to 32768, batches 1 and 16,
 /// pages of 8 to 256 tokens, F32 and F16, decode; and causal prefill of one prompt.
 public struct AttentionBenchmarkConfiguration: Sendable, Hashable {
     public var queryHeadCount = 9

@@ -2,14 +2,20 @@ import ArgumentParser
 import AttentionBench
 import FlexAttention
 import Foundation
+import GGUF
+import Llama
 import PagedKVCache
 
-/// FlexAttention's decode and prefill kernels on the real model's shapes, paged against
-/// contiguous KV side by side, with the machine's memory bandwidth measured in the same run.
+/// FlexAttention's decode and prefill kernels on a real model's attention shape (query heads, KV
+/// heads, head size, read from its GGUF), paged against contiguous KV side by side, with the
+/// machine's memory bandwidth measured in the same run.
 struct BenchAttentionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "attention",
         abstract: "Paged vs contiguous attention (decode and prefill), and the fraction of memory bandwidth decode reaches.")
+
+    @Option(help: "The GGUF model whose attention shape (query heads, KV heads, head size) to use, or its short name: smollm2 (the default), gemma3.")
+    var model: String = defaultModelPath
 
     @Option(help: "Decode contexts (comma-separated).")
     var contexts: String = "128,512,2048,8192,32768"
@@ -46,10 +52,19 @@ struct BenchAttentionCommand: ParsableCommand {
             config.repetitions = repetitions
             config.elementTypes = kvDtypes.split(separator: ",").compactMap { KVElementType(rawValue: String($0)) }
         }
+        let m: LlamaConfiguration
+        do { m = try LlamaConfiguration(gguf: try GGUFFile(path: resolveModelPath(model))) } catch {
+            throw CLIError("cannot read the model \(resolveModelPath(model)): \(error)")
+        }
+        config.queryHeadCount = m.headCount
+        config.kvHeadCount = m.kvHeadCount
+        config.headSize = m.headSize
         guard !config.contexts.isEmpty, !config.batchSizes.isEmpty, !config.pageSizes.isEmpty, !config.elementTypes.isEmpty else {
             throw ValidationError("give at least one context, batch size, page size and KV dtype")
         }
         let report = try AttentionBenchmark.run(config) { printError($0) }
+        print("attention of \(URL(fileURLWithPath: resolveModelPath(model)).lastPathComponent): \(m.headCount) query heads, "
+            + "\(m.kvHeadCount) KV heads, head size \(m.headSize)")
         print(report.table())
         if let json { try writeJSON(report, to: json) }
     }
