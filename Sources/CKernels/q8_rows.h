@@ -28,6 +28,21 @@
         if (type != PF_WEIGHT_Q8_0 && type != PF_WEIGHT_Q6_K) off = __builtin_fmaf((b).offset, (xb)->s, off); \
     } while (0)
 
+/// Two adjacent rows against one token (y[0], y[1]): two independent accumulator chains.
+__attribute__((always_inline)) PF_Q8_TARGET static inline void PF_Q8_NAME(pf_q8_two_rows)(
+    int type, const uint8_t *ra, const uint8_t *rb, size_t group_bytes, int group, int blocks, const pf_q8_block *xt, float *y) {
+    __m256 aa = _mm256_setzero_ps(), ab = aa; float oa = 0, ob = 0;
+    PF_FOR_EACH_BLOCK(k, j, at) {
+        pf_wblock ba, bb;
+        pf_wdecode(type, ra + at, j, &ba);
+        pf_wdecode(type, rb + at, j, &bb);
+        PF_Q8_STEP(aa, oa, ba, xt + k);
+        PF_Q8_STEP(ab, ob, bb, xt + k);
+    }
+    y[0] = pf_hsum8(aa) + oa;
+    y[1] = pf_hsum8(ab) + ob;
+}
+
 /// Rows r0..<r1 against ntok activation rows. Always inlined into one copy per weight type (see
 /// PF_DEFINE_Q8_ROWS), so the type's switch and the group's division fold away. Four tokens
 /// share each decoded block; fewer than four (decode) take four rows at a time (then two), so
@@ -71,20 +86,10 @@ __attribute__((always_inline)) PF_Q8_TARGET static inline void PF_Q8_NAME(pf_q8_
                 }
             }
             for (; r + 2 <= r1; r += 2) {
-                const uint8_t *ra = w + (size_t)r * row_bytes, *rb = ra + row_bytes;
-                for (int t = t0; t < t1; t++) {
-                    const pf_q8_block *xt = x + (size_t)t * blocks;
-                    __m256 aa = _mm256_setzero_ps(), ab = aa; float oa = 0, ob = 0;
-                    PF_FOR_EACH_BLOCK(k, j, at) {
-                        pf_wblock ba, bb;
-                        pf_wdecode(type, ra + at, j, &ba);
-                        pf_wdecode(type, rb + at, j, &bb);
-                        PF_Q8_STEP(aa, oa, ba, xt + k);
-                        PF_Q8_STEP(ab, ob, bb, xt + k);
-                    }
-                    y[(size_t)t * ys + r] = pf_hsum8(aa) + oa;
-                    y[(size_t)t * ys + r + 1] = pf_hsum8(ab) + ob;
-                }
+                const uint8_t *ra = w + (size_t)r * row_bytes;
+                for (int t = t0; t < t1; t++)
+                    PF_Q8_NAME(pf_q8_two_rows)(type, ra, ra + row_bytes, group_bytes, group, blocks, x + (size_t)t * blocks,
+                                               y + (size_t)t * ys + r);
             }
         }
         // Prefill: two rows against four tokens, each decoded block used four times and each
@@ -113,19 +118,8 @@ __attribute__((always_inline)) PF_Q8_TARGET static inline void PF_Q8_NAME(pf_q8_
                     yt[2 * ys] = pf_hsum8(a2) + oa2; yt[2 * ys + 1] = pf_hsum8(b2) + ob2;
                     yt[3 * ys] = pf_hsum8(a3) + oa3; yt[3 * ys + 1] = pf_hsum8(b3) + ob3;
                 }
-                for (; t < t1; t++) {
-                    const pf_q8_block *xt = x + (size_t)t * blocks;
-                    __m256 aa = _mm256_setzero_ps(), ab = aa; float oa = 0, ob = 0;
-                    PF_FOR_EACH_BLOCK(k, j, at) {
-                        pf_wblock ba, bb;
-                        pf_wdecode(type, ra + at, j, &ba);
-                        pf_wdecode(type, rb + at, j, &bb);
-                        PF_Q8_STEP(aa, oa, ba, xt + k);
-                        PF_Q8_STEP(ab, ob, bb, xt + k);
-                    }
-                    y[(size_t)t * ys + r] = pf_hsum8(aa) + oa;
-                    y[(size_t)t * ys + r + 1] = pf_hsum8(ab) + ob;
-                }
+                for (; t < t1; t++)
+                    PF_Q8_NAME(pf_q8_two_rows)(type, ra, rb, group_bytes, group, blocks, x + (size_t)t * blocks, y + (size_t)t * ys + r);
             }
         }
         for (; r < r1; r++) {
