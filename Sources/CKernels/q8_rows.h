@@ -15,6 +15,10 @@
         for (size_t at = (size_t)pf_g * group_bytes, pf_once = 1; pf_once; pf_once = 0)               \
             PF_UNROLL for (int j = 0; j < group; j++, k++)
 
+// Whether blocks of `type` hold signed bytes (pf_wdecode's is_signed), as a constant of the type:
+// blocks read back from a buffer keep the branches folded.
+#define PF_Q8_SIGNED(type) ((type) == PF_WEIGHT_Q8_0 || (type) == PF_WEIGHT_Q6_K)
+
 // acc += (Σ·dx)·dw: the activation's scale is broadcast from memory into the product (one
 // instruction with AVX-512's embedded broadcast), the weight's once per block for all tokens.
 // `off` stays 0 for the types without an offset (Q8_0, Q6_K): `type` is a constant in each copy,
@@ -22,11 +26,15 @@
 #define PF_Q8_STEP(acc, off, b, xb)                                                                  \
     do {                                                                                             \
         __m256i xq = _mm256_loadu_si256((const __m256i *)(xb)->q);                                   \
-        __m256 dot = (b).is_signed ? PF_Q8_SDOT((b).w, xq) : PF_Q8_UDOT((b).w, xq);                        \
-        if ((b).lane_scaled) dot = _mm256_mul_ps(dot, (b).lanes);                                    \
+        __m256 dot = PF_Q8_SIGNED(type) ? PF_Q8_SDOT((b).w, xq) : PF_Q8_UDOT((b).w, xq);                   \
+        if (type == PF_WEIGHT_Q6_K) dot = _mm256_mul_ps(dot, (b).lanes);                              \
         acc = _mm256_fmadd_ps(_mm256_mul_ps(dot, _mm256_set1_ps((xb)->d)), _mm256_set1_ps((b).d), acc); \
         if (type != PF_WEIGHT_Q8_0 && type != PF_WEIGHT_Q6_K) off = __builtin_fmaf((b).offset, (xb)->s, off); \
     } while (0)
+
+/// Blocks per row the prefill tile decodes ahead into a buffer on the stack (96 bytes each, two
+/// rows): 4,096 columns. Longer rows take the single-row loop, which decodes as it goes.
+#define PF_Q8_MAX_PREDECODED 128
 
 /// Two adjacent rows against one token (y[0], y[1]): two independent accumulator chains.
 __attribute__((always_inline)) PF_Q8_TARGET static inline void PF_Q8_NAME(pf_q8_two_rows)(
@@ -95,18 +103,23 @@ __attribute__((always_inline)) PF_Q8_TARGET static inline void PF_Q8_NAME(pf_q8_
         // Prefill: two rows against four tokens, each decoded block used four times and each
         // activation block twice; the tokens left over (fewer than four) and an odd last row
         // go through the loop below, with the same operations per (row, token).
-        if (t1 - t0 >= 4) {
+        if (t1 - t0 >= 4 && blocks <= PF_Q8_MAX_PREDECODED) {
             for (; r + 2 <= r1; r += 2) {
                 const uint8_t *ra = w + (size_t)r * row_bytes, *rb = ra + row_bytes;
+                // The two rows decoded once for all the tokens of this block of tokens (the
+                // blocks are the ones every other loop decodes, so the arithmetic is the same).
+                pf_wblock da[PF_Q8_MAX_PREDECODED], db[PF_Q8_MAX_PREDECODED];
+                PF_FOR_EACH_BLOCK(k, j, at) {
+                    pf_wdecode(type, ra + at, j, &da[k]);
+                    pf_wdecode(type, rb + at, j, &db[k]);
+                }
                 int t = t0;
                 for (; t + 4 <= t1; t += 4) {
                     const pf_q8_block *x0 = x + (size_t)t * blocks, *x1 = x0 + blocks, *x2 = x1 + blocks, *x3 = x2 + blocks;
                     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
                     float oa0 = 0, oa1 = 0, oa2 = 0, oa3 = 0, ob0 = 0, ob1 = 0, ob2 = 0, ob3 = 0;
-                    PF_FOR_EACH_BLOCK(k, j, at) {
-                        pf_wblock ba, bb;
-                        pf_wdecode(type, ra + at, j, &ba);
-                        pf_wdecode(type, rb + at, j, &bb);
+                    for (int k = 0; k < blocks; k++) {
+                        const pf_wblock ba = da[k], bb = db[k];
                         PF_Q8_STEP(a0, oa0, ba, x0 + k); PF_Q8_STEP(b0, ob0, bb, x0 + k);
                         PF_Q8_STEP(a1, oa1, ba, x1 + k); PF_Q8_STEP(b1, ob1, bb, x1 + k);
                         PF_Q8_STEP(a2, oa2, ba, x2 + k); PF_Q8_STEP(b2, ob2, bb, x2 + k);
@@ -187,6 +200,8 @@ PF_Q8_TARGET static int PF_Q8_NAME(pf_q8_dispatch)(int type, const void *weights
 
 #undef PF_Q8_STEP
 #undef PF_FOR_EACH_BLOCK
+#undef PF_Q8_SIGNED
+#undef PF_Q8_MAX_PREDECODED
 #undef PF_DEFINE_Q8_ROWS
 #undef PF_Q8_NAME
 #undef PF_Q8_CAT
