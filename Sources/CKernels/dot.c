@@ -139,13 +139,6 @@ PF_AVX2 static inline float pf_hsum(__m256 v) {
     return _mm_cvtss_f32(q) + _mm_cvtss_f32(_mm_shuffle_ps(q, q, 1));
 }
 
-// Blocks k = 0 ..< blocks of a row, group by group: `at` is the byte offset of block k's group
-// and `j` the block's index in it; the inner loop has a constant trip count and unrolls.
-#define PF_FOR_EACH_BLOCK(k, j, at, GROUP, BYTES)                                                      \
-    for (int pf_g = 0, k = 0; pf_g < blocks / (GROUP); pf_g++)                                          \
-        for (size_t at = (size_t)pf_g * (BYTES), pf_once = 1; pf_once; pf_once = 0)                     \
-            PF_UNROLL for (int j = 0; j < (GROUP); j++, k++)
-
 #define PF_ACC(acc, p, b, scaled) \
     acc = (scaled) ? _mm256_fmadd_ps(_mm256_set1_ps((b).scale), (p), acc) : _mm256_add_ps(acc, (p))
 
@@ -230,7 +223,7 @@ PF_AVX2 static void NAME##_rows(const uint8_t *w, size_t row_bytes, int blocks, 
                 for (int t = t0; t < t1; t++)                                                           \
                     NAME##_pair(w + (size_t)r * row_bytes, w + (size_t)(r + 1) * row_bytes, blocks,     \
                                 x + t * k, sums + (size_t)t * blocks, y + (size_t)t * ys + r,           \
-                                (PF_PREFETCH_BYTES + row_bytes - 1) / row_bytes * row_bytes);          \
+                                pf_prefetch_ahead(row_bytes));                                         \
         for (; r < r1; r++) {                                                                           \
             const uint8_t *row = w + (size_t)r * row_bytes;                                             \
             int t = t0;                                                                                 \

@@ -93,9 +93,9 @@ PF_AVX2 static inline float pf_hsum8(__m256 v) {
 }
 
 /// A weight block as the integer dot product sees it: 32 bytes (unsigned, or signed when
-/// is_signed), the float scale and offset, and for Q6_K an integer scale per 4-byte lane group
-/// (its two 16-element halves have their own scales; lane_scaled says whether to apply them).
-typedef struct { __m256i w; float d, offset; int is_signed, lane_scaled; __m256 lanes; } pf_wblock;
+/// Q8_0 and Q6_K: see PF_Q8_SIGNED), the float scale and offset, and for Q6_K an integer scale
+/// per 4-byte lane group (its two 16-element halves have their own scales).
+typedef struct { __m256i w; float d, offset; __m256 lanes; } pf_wblock;
 
 PF_AVX2 static inline __m256i pf_fifth_bits_q8(uint32_t qh) {
     // Bit i of qh becomes bit 4 of byte i: spread the 32 bits over 32 bytes.
@@ -108,7 +108,6 @@ PF_AVX2 static inline __m256i pf_fifth_bits_q8(uint32_t qh) {
 
 /// Block j of the group at p (see Kernels' BlockDecode for the layouts).
 PF_AVX2 static inline void pf_wdecode(int type, const uint8_t *p, int j, pf_wblock *b) {
-    b->is_signed = 0; b->lane_scaled = 0;
     switch (type) {
     case PF_WEIGHT_Q4_1: b->d = pf_half8(p); b->offset = pf_half8(p + 2); b->w = pf_nibble_bytes(p + 4); break;
     case PF_WEIGHT_Q4_0: b->d = pf_half8(p); b->offset = -8.0f * b->d; b->w = pf_nibble_bytes(p + 2); break;
@@ -131,10 +130,10 @@ PF_AVX2 static inline void pf_wdecode(int type, const uint8_t *p, int j, pf_wblo
         const int8_t *sc = (const int8_t *)(p + 192);
         // After pmaddwd, lanes 0..3 hold elements 0..15 and lanes 4..7 elements 16..31.
         b->lanes = _mm256_setr_m128(_mm_set1_ps((float)sc[2 * j]), _mm_set1_ps((float)sc[2 * j + 1]));
-        b->d = pf_half8(p + 208); b->offset = 0; b->is_signed = 1; b->lane_scaled = 1;
+        b->d = pf_half8(p + 208); b->offset = 0;
         break;
     }
-    default: b->d = pf_half8(p); b->offset = 0; b->w = _mm256_loadu_si256((const __m256i *)(p + 2)); b->is_signed = 1; break;
+    default: b->d = pf_half8(p); b->offset = 0; b->w = _mm256_loadu_si256((const __m256i *)(p + 2)); break;
     }
 }
 

@@ -22,6 +22,20 @@
 #define PF_UNROLL
 #endif
 
+// The prefetch distance for rows of `row_bytes`: whole rows, at least PF_PREFETCH_BYTES.
+static inline size_t pf_prefetch_ahead(size_t row_bytes) {
+    return (PF_PREFETCH_BYTES + row_bytes - 1) / row_bytes * row_bytes;
+}
+
+// Blocks k = 0 ..< blocks of a row, group by group (1 block, or a K-quant super-block of 8):
+// `at` is the byte offset of block k's group and `j` the block's index in it. `group` is a
+// constant in each kernel, so the inner loop unrolls and a super-block's shared loads and scales
+// are read once. Uses `blocks` from the enclosing scope.
+#define PF_FOR_EACH_BLOCK(k, j, at, group, group_bytes)                                              \
+    for (int pf_g = 0, k = 0; pf_g < blocks / (group); pf_g++)                                        \
+        for (size_t at = (size_t)pf_g * (group_bytes), pf_once = 1; pf_once; pf_once = 0)             \
+            PF_UNROLL for (int j = 0; j < (group); j++, k++)
+
 // Block j's 6-bit scale and min from the 12 packed bytes of a Q4_K/Q5_K super-block.
 static inline void pf_k_scale_min(const uint8_t *s, int j, int *scale, int *min) {
     if (j < 4) { *scale = s[j] & 63; *min = s[j + 4] & 63; }

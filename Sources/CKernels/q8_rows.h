@@ -7,16 +7,8 @@
 #define PF_Q8_CAT(a, b) PF_Q8_CAT2(a, b)
 #define PF_Q8_NAME(base) PF_Q8_CAT(base, PF_Q8_SUFFIX)
 
-// Blocks k = 0 ..< blocks of a row, group by group: `at` is the byte offset of block k's group
-// and `j` the block's index in it. `group` is a constant in each copy of the kernel, so the
-// inner loop unrolls and a K-quant super-block's shared loads and scales are read once.
-#define PF_FOR_EACH_BLOCK(k, j, at)                                                                  \
-    for (int pf_g = 0, k = 0; pf_g < blocks / group; pf_g++)                                          \
-        for (size_t at = (size_t)pf_g * group_bytes, pf_once = 1; pf_once; pf_once = 0)               \
-            PF_UNROLL for (int j = 0; j < group; j++, k++)
-
-// Whether blocks of `type` hold signed bytes (pf_wdecode's is_signed), as a constant of the type:
-// blocks read back from a buffer keep the branches folded.
+// Whether blocks of `type` hold signed bytes, as a constant of the type: blocks read back from a
+// buffer keep the branches folded.
 #define PF_Q8_SIGNED(type) ((type) == PF_WEIGHT_Q8_0 || (type) == PF_WEIGHT_Q6_K)
 
 // acc += (Σ·dx)·dw: the activation's scale is broadcast from memory into the product (one
@@ -40,7 +32,7 @@
 __attribute__((always_inline)) PF_Q8_TARGET static inline void PF_Q8_NAME(pf_q8_two_rows)(
     int type, const uint8_t *ra, const uint8_t *rb, size_t group_bytes, int group, int blocks, const pf_q8_block *xt, float *y) {
     __m256 aa = _mm256_setzero_ps(), ab = aa; float oa = 0, ob = 0;
-    PF_FOR_EACH_BLOCK(k, j, at) {
+    PF_FOR_EACH_BLOCK(k, j, at, group, group_bytes) {
         pf_wblock ba, bb;
         pf_wdecode(type, ra + at, j, &ba);
         pf_wdecode(type, rb + at, j, &bb);
@@ -64,14 +56,13 @@ __attribute__((always_inline)) PF_Q8_TARGET static inline void PF_Q8_NAME(pf_q8_
         int t1 = t0 + 64 < ntok ? t0 + 64 : ntok;
         int r = r0;
         if (t1 - t0 < 4) {
-            // Whole rows, at least PF_PREFETCH_BYTES ahead of the four being read.
-            const size_t ahead = (PF_PREFETCH_BYTES + row_bytes - 1) / row_bytes * row_bytes;
+            const size_t ahead = pf_prefetch_ahead(row_bytes);
             for (; r + 4 <= r1; r += 4) {
                 const uint8_t *ra = w + (size_t)r * row_bytes, *rb = ra + row_bytes, *rc = rb + row_bytes, *rd = rc + row_bytes;
                 for (int t = t0; t < t1; t++) {
                     const pf_q8_block *xt = x + (size_t)t * blocks;
                     __m256 aa = _mm256_setzero_ps(), ab = aa, ac = aa, ad = aa; float oa = 0, ob = 0, oc = 0, od = 0;
-                    PF_FOR_EACH_BLOCK(k, j, at) {
+                    PF_FOR_EACH_BLOCK(k, j, at, group, group_bytes) {
                         // The same block of the rows `ahead` bytes on (see PF_PREFETCH_BYTES).
                         size_t at_block = ahead + at + (size_t)j * (group_bytes / group);
                         _mm_prefetch((const char *)(ra + at_block), _MM_HINT_T1);
@@ -109,7 +100,7 @@ __attribute__((always_inline)) PF_Q8_TARGET static inline void PF_Q8_NAME(pf_q8_
                 // The two rows decoded once for all the tokens of this block of tokens (the
                 // blocks are the ones every other loop decodes, so the arithmetic is the same).
                 pf_wblock da[PF_Q8_MAX_PREDECODED], db[PF_Q8_MAX_PREDECODED];
-                PF_FOR_EACH_BLOCK(k, j, at) {
+                PF_FOR_EACH_BLOCK(k, j, at, group, group_bytes) {
                     pf_wdecode(type, ra + at, j, &da[k]);
                     pf_wdecode(type, rb + at, j, &db[k]);
                 }
@@ -142,7 +133,7 @@ __attribute__((always_inline)) PF_Q8_TARGET static inline void PF_Q8_NAME(pf_q8_
                 const pf_q8_block *x0 = x + (size_t)t * blocks;
                 __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
                 float o0 = 0, o1 = 0, o2 = 0, o3 = 0;
-                PF_FOR_EACH_BLOCK(k, j, at) {
+                PF_FOR_EACH_BLOCK(k, j, at, group, group_bytes) {
                     pf_wblock b; pf_wdecode(type, row + at, j, &b);
                     PF_Q8_STEP(a0, o0, b, x0 + k);
                     PF_Q8_STEP(a1, o1, b, x0 + blocks + k);
@@ -156,7 +147,7 @@ __attribute__((always_inline)) PF_Q8_TARGET static inline void PF_Q8_NAME(pf_q8_
             for (; t < t1; t++) {
                 const pf_q8_block *xt = x + (size_t)t * blocks;
                 __m256 a = _mm256_setzero_ps(); float o = 0;
-                PF_FOR_EACH_BLOCK(k, j, at) {
+                PF_FOR_EACH_BLOCK(k, j, at, group, group_bytes) {
                     pf_wblock b; pf_wdecode(type, row + at, j, &b);
                     PF_Q8_STEP(a, o, b, xt + k);
                 }
@@ -199,7 +190,6 @@ PF_Q8_TARGET static int PF_Q8_NAME(pf_q8_dispatch)(int type, const void *weights
 }
 
 #undef PF_Q8_STEP
-#undef PF_FOR_EACH_BLOCK
 #undef PF_Q8_SIGNED
 #undef PF_Q8_MAX_PREDECODED
 #undef PF_DEFINE_Q8_ROWS

@@ -71,7 +71,7 @@ public enum Elementwise {
     /// padded, so every element goes through the same vector arithmetic wherever it lies (the
     /// engine's results do not depend on how tokens are batched).
     @inlinable @inline(__always)
-    @usableFromInline static func gatedMultiply(
+    static func gatedMultiply(
         gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, count: Int,
         _ activation: (SIMD8<Float>) -> SIMD8<Float>
     ) {

@@ -138,7 +138,7 @@ public struct PagePool: ~Copyable {
     /// it): a sequence just used the prefix it holds without retaining it (a window group's page
     /// behind the window).
     public mutating func touch(_ page: PageID) {
-        if referenceCounts[page.index] == 0 && prefixCache.isEvictable(page) { prefixCache.touchEvictable(page) }
+        if prefixCache.isEvictable(page) { prefixCache.touchEvictable(page) }
     }
 
     /// Drops a reference. At zero the page becomes evictable if it is cached, free otherwise.
