@@ -19,7 +19,8 @@ extension AttentionBenchmark {
             _ mode: AttentionBenchmarkResult.Mode, elementType: KVElementType, batchSize: Int, context: Int,
             pageSizes: [Int], progress: (String) -> Void
         ) throws {
-            let bytes = batchSize * context * 2 * shape.kvHeadCount * shape.headSize * elementType.byteCount
+            let rowBytes = (shape.headSize + elementType.rowHeaderCount) * elementType.byteCount
+            let bytes = batchSize * context * 2 * shape.kvHeadCount * rowBytes
             guard bytes <= configuration.maxKVBytes else {
                 progress("skipped \(mode) \(elementType) batch \(batchSize) context \(context): \(bytes >> 20) MiB of KV")
                 return
@@ -32,6 +33,7 @@ extension AttentionBenchmark {
                 let result = switch elementType {
                 case .f32: compare(Float.self, mode, contiguous: contiguous, paged: paged, batchSize: batchSize)
                 case .f16: compare(Float16.self, mode, contiguous: contiguous, paged: paged, batchSize: batchSize)
+                case .int8: compare(Int8.self, mode, contiguous: contiguous, paged: paged, batchSize: batchSize)
                 }
                 report.results.append(result)
                 progress(AttentionBenchmarkReport.line(result))

@@ -11,7 +11,7 @@ public struct AttentionBenchmarkConfiguration: Sendable, Hashable {
     public var contexts = [128, 512, 2048, 8192, 32768]
     public var batchSizes = [1, 16]
     public var pageSizes = [8, 16, 32, 64, 128, 256]
-    public var elementTypes: [KVElementType] = [.f32, .f16]
+    public var elementTypes: [KVElementType] = [.f32, .f16, .int8]
     /// Prompt lengths of the prefill measurements (batch 1, causal); empty for none.
     public var prefillContexts = [128, 512, 2048]
     /// Page sizes of the prefill measurements.

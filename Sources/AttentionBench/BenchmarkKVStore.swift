@@ -58,19 +58,16 @@ final class BenchmarkKVStore {
         let base = self.base
         pool.parallelFor(batchSize * layout.kvHeadCount) { job in
             let b = job / layout.kvHeadCount, kvHead = job % layout.kvHeadCount
+            var row = [Float](repeating: 0, count: layout.headSize)
             for position in 0..<context {
                 let page = PageID(rawValue: tables[b * pages + position / layout.tokensPerPage])
                 for isValue in [false, true] {
-                    let row = layout.elementOffset(page: page, layer: 0, isValue: isValue, kvHead: kvHead,
-                                                   tokenInPage: position % layout.tokensPerPage)
+                    let offset = layout.elementOffset(page: page, layer: 0, isValue: isValue, kvHead: kvHead,
+                                                      tokenInPage: position % layout.tokensPerPage)
                     let first = (((job * context + position) * 2 + (isValue ? 1 : 0)) * layout.headSize)
-                    for d in 0..<layout.headSize {
-                        let x = Self.value(UInt64(first + d))
-                        switch layout.elementType {
-                        case .f32: base.storeBytes(of: x, toByteOffset: (row + d) * 4, as: Float.self)
-                        case .f16: base.storeBytes(of: Float16(x), toByteOffset: (row + d) * 2, as: Float16.self)
-                        }
-                    }
+                    for d in 0..<layout.headSize { row[d] = Self.value(UInt64(first + d)) }
+                    KVWriter.storeRow(row, elementType: layout.elementType,
+                                      to: base + offset * layout.elementType.byteCount)
                 }
             }
         }

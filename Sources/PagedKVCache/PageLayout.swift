@@ -2,12 +2,26 @@
 public enum KVElementType: String, Sendable, Hashable, CaseIterable {
     case f32
     case f16
+    /// Signed bytes with one `Float` scale per row (a row: one token's keys, or values, of one KV
+    /// head): element `d` stands for `scale × q[d]`, `scale = max |x| / 127`. The scale is stored
+    /// just before the row's bytes (``rowHeaderCount``).
+    case int8
 
     /// Bytes of one element.
     @inlinable public var byteCount: Int {
         switch self {
         case .f32: 4
         case .f16: 2
+        case .int8: 1
+        }
+    }
+
+    /// Elements each row reserves before its `headSize` values: 4 bytes for the `Float` scale of
+    /// an `.int8` row, none otherwise.
+    @inlinable public var rowHeaderCount: Int {
+        switch self {
+        case .f32, .f16: 0
+        case .int8: 4
         }
     }
 }
@@ -42,8 +56,12 @@ public enum PageLayoutError: Error, Equatable, CustomStringConvertible {
 ///          │                 └─ …
 ///          ├─ layer 1 ─ …
 ///          └─ layer L-1
-///  (T = tokensPerPage; every [headSize] row is contiguous; so is each head's T × headSize block)
+///  (T = tokensPerPage; every [headSize] row is contiguous; so is each head's T × rowStride block)
 /// ```
+///
+/// A row is `rowStride` elements: `headSize` values, after `elementType.rowHeaderCount` elements
+/// of header (an `.int8` row's scale: `[scale: Float][headSize bytes]`). Offsets point at the
+/// values; the header, where there is one, is right before them.
 ///
 /// Attention streams one KV head's `T × headSize` block per page, so the inner loops of the
 /// kernel see the same contiguous rows whatever the page size.
@@ -81,8 +99,10 @@ public struct PageLayout: Sendable, Hashable, CustomStringConvertible {
 
     // MARK: Strides, in elements
 
-    /// Elements of one KV head's block in one page of one layer: `tokensPerPage × headSize`.
-    @inlinable public var headStride: Int { tokensPerPage * headSize }
+    /// Elements from one row to the next: the head size and the row's header.
+    @inlinable public var rowStride: Int { headSize + elementType.rowHeaderCount }
+    /// Elements of one KV head's block in one page of one layer: `tokensPerPage × rowStride`.
+    @inlinable public var headStride: Int { tokensPerPage * rowStride }
     /// Elements from a page's K block to its V block within one layer.
     @inlinable public var valueStride: Int { kvHeadCount * headStride }
     /// Elements of one layer inside a page (K and V).
@@ -95,14 +115,14 @@ public struct PageLayout: Sendable, Hashable, CustomStringConvertible {
     @inlinable public var bytesPerPage: Int { pageStride * elementType.byteCount }
     /// Bytes the keys and values of one token take across all layers: the unit of the
     /// theoretical minimum that waste is measured against.
-    @inlinable public var bytesPerToken: Int { layerCount * 2 * kvHeadCount * headSize * elementType.byteCount }
+    @inlinable public var bytesPerToken: Int { layerCount * 2 * kvHeadCount * rowStride * elementType.byteCount }
 
     /// The element offset of the key (or value) row of `tokenInPage` for `kvHead` in `layer` of
-    /// `page`, from the start of the storage.
+    /// `page`, from the start of the storage: its first value, after the row's header.
     @inlinable
     public func elementOffset(page: PageID, layer: Int, isValue: Bool, kvHead: Int, tokenInPage: Int) -> Int {
         page.index * pageStride + layer * layerStride + (isValue ? valueStride : 0)
-            + kvHead * headStride + tokenInPage * headSize
+            + kvHead * headStride + tokenInPage * rowStride + elementType.rowHeaderCount
     }
 
     /// The element offset of the first row of `kvHead`'s block of `layer` in the page at `slot`'s

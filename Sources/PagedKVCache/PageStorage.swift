@@ -100,7 +100,8 @@ public struct PageStorage: ~Copyable {
 
     /// Calls `body` with every element of every page, typed: `layout.elementOffset(…)` indexes
     /// the buffer directly. `Element` must be as wide as `layout.elementType` (`Float` for `.f32`;
-    /// `Float16` or its bit pattern `UInt16` for `.f16`).
+    /// `Float16` or its bit pattern `UInt16` for `.f16`; `Int8` or `UInt8` for `.int8`, whose
+    /// row scales are the four bytes before each row).
     public func withUnsafeBufferPointer<Element, Result, Failure: Error>(
         of elementType: Element.Type,
         _ body: (UnsafeBufferPointer<Element>) throws(Failure) -> Result
@@ -144,7 +145,7 @@ public struct PageStorage: ~Copyable {
         }
         // Within a page, each (layer, K or V, KV head) holds its tokens' rows one after another.
         let runBytes = layout.headStride * layout.elementType.byteCount
-        let usedBytes = tokenCount * layout.headSize * layout.elementType.byteCount
+        let usedBytes = tokenCount * layout.rowStride * layout.elementType.byteCount
         for run in 0..<(layout.layerCount * 2 * layout.kvHeadCount) {
             (to + run * runBytes).copyMemory(from: from + run * runBytes, byteCount: usedBytes)
         }

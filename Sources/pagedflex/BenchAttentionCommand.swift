@@ -26,8 +26,8 @@ struct BenchAttentionCommand: ParsableCommand {
     @Option(help: "Page sizes (comma-separated).")
     var pageSizes: String = "8,16,32,64,128,256"
 
-    @Option(help: "KV element types (comma-separated: f32,f16).")
-    var kvDtypes: String = "f32,f16"
+    @Option(help: "KV element types (comma-separated: f32,f16,int8).")
+    var kvDtypes: String = "f32,f16,int8"
 
     @Option(help: "Prefill contexts (comma-separated; empty to skip prefill).")
     var prefillContexts: String = "128,512,2048"
@@ -50,7 +50,13 @@ struct BenchAttentionCommand: ParsableCommand {
             config.pageSizes = ints(pageSizes)
             config.prefillContexts = ints(prefillContexts)
             config.repetitions = repetitions
-            config.elementTypes = kvDtypes.split(separator: ",").compactMap { KVElementType(rawValue: String($0)) }
+            config.elementTypes = try kvDtypes.split(separator: ",").map { name in
+                let trimmed = name.trimmingCharacters(in: .whitespaces)
+                guard let type = KVElementType(rawValue: trimmed) else {
+                    throw ValidationError("unknown KV dtype '\(trimmed)': give f32, f16 or int8")
+                }
+                return type
+            }
         }
         let m: LlamaConfiguration
         do { m = try LlamaConfiguration(gguf: try GGUFFile(path: resolveModelPath(model))) } catch {

@@ -151,6 +151,13 @@ struct GemmaEngineTests {
         #expect(one.predictionCount == window - 1)
         #expect(abs(one.meanNLL - reference.per_window_mean_nll[last]) <= 1e-5, "window \(last): \(one.meanNLL) vs \(reference.per_window_mean_nll[last])")
         #expect(worst <= 1e-3, "max |ΔNLL| \(worst)")
+        // Int8 KV (head size 256: 25.4% of f32's bytes) on the same window: its perplexity
+        // within 1% of the reference's (|Δ mean NLL| < 0.01).
+        var int8Configuration = configuration(memory: .tokens(4096))
+        int8Configuration.kvElementType = .int8
+        let int8 = try bundle.perplexity(of: lastWindow, window: window, windowCount: 1, configuration: int8Configuration)
+        #expect(abs(int8.meanNLL - reference.per_window_mean_nll[last]) < 0.01, "int8 KV: \(int8.meanNLL) vs \(reference.per_window_mean_nll[last])")
+        #expect(int8.meanNLL != one.meanNLL)
         guard ProcessInfo.processInfo.environment["PAGEDFLEX_GEMMA_FULL_PERPLEXITY"] == "1" else { return }
         let all = try bundle.perplexity(of: tokens, window: window, windowCount: reference.n_windows, configuration: configuration(memory: .tokens(4096)))
         #expect(all.predictionCount == 4092)

@@ -39,6 +39,22 @@ struct PerplexityTests {
         for (got, want) in zip(q8.perWindowMeanNLL, reference.per_window_mean_nll) { #expect(abs(got - want) < 0.02) }
     }
 
+    /// Int8 KV (a byte per value and a scale per row: 27% of f32's bytes) changes what attention
+    /// reads, so it too is held to perplexity: within 1% of the reference over the same tokens.
+    @Test func int8KVStaysWithinOnePercentPerplexity() throws {
+        let bundle = try Bundle.load()
+        let reference = try ReferenceFile.load().perplexity
+        let text = try String(contentsOf: RealModel.referenceDirectory.appendingPathComponent("GPL-3.txt"), encoding: .utf8)
+        var config = configuration()
+        config.kvElementType = .int8
+        let int8 = try bundle.perplexity(
+            of: bundle.tokenizer.encode(text), window: reference.window, windowCount: reference.n_windows, configuration: config)
+        let relative = abs(int8.perplexity - reference.ppl) / reference.ppl
+        #expect(relative < 0.01, "int8 KV perplexity \(int8.perplexity) vs \(reference.ppl)")
+        #expect(int8.perplexity != reference.ppl)  // the int8 rows were read, not f32 ones
+        for (got, want) in zip(int8.perWindowMeanNLL, reference.per_window_mean_nll) { #expect(abs(got - want) < 0.02) }
+    }
+
     @Test func tooShortATextIsAClearError() throws {
         let bundle = try Bundle.load()
         #expect(throws: EngineError.invalidConfiguration("the text has 3 tokens, fewer than one window of 512")) {

@@ -21,9 +21,12 @@ struct WindowReleaseEngineTests {
 
     static let prompt: [Int32] = (0..<70).map { Int32(($0 * 37 + 11) % TinyTokenizer.vocabularySize) }
 
-    func engine(_ mode: KVMode, releasing: Bool = true, pageSize: Int = 4, batchTokens: Int = 16) throws -> Engine {
+    func engine(
+        _ mode: KVMode, releasing: Bool = true, pageSize: Int = 4, batchTokens: Int = 16, elementType: KVElementType = .f32
+    ) throws -> Engine {
         var config = configuration(mode, pageSize: pageSize, memory: .tokens(mode == .paged ? 1024 : 512), batchTokens: batchTokens)
         config.releasesWindowPages = releasing
+        config.kvElementType = elementType
         return try Engine(bundle: Self.bundle.get(), configuration: config)
     }
 
@@ -60,6 +63,26 @@ struct WindowReleaseEngineTests {
         defer { contiguous.shutdown() }
         #expect(contiguous.layerGroups.groupCount == 1)
         #expect(try await run(contiguous)[0] == expected)
+    }
+
+    /// F16 and int8 rows are stored the same way whatever the layout (an int8 row's scale is
+    /// part of it: a fork's copied partial page and a prefix hit carry it), so each reduced
+    /// precision gives one sequence of tokens in every layout, alone, forked and from the cache.
+    @Test(arguments: [KVElementType.f16, .int8])
+    func reducedPrecisionKVIsTheSameInEveryLayout(elementType: KVElementType) async throws {
+        let e = try engine(.paged, elementType: elementType)
+        defer { e.shutdown() }
+        #expect(e.pageLayout.elementType == elementType)
+        let expected = try await run(e)[0]
+        #expect(expected.count == 40)
+        #expect(try await run(e, samples: 3) == [expected, expected, expected])
+        let cached = try await e.idleUsage()
+        #expect(cached.prefixCacheHitTokens > 0 && cached.usedPageCount == 0, "\(cached)")
+        for (mode, pageSize, batch) in [(KVMode.paged, 1, 7), (.paged, 16, 64), (.contiguous, 4, 16)] {
+            let other = try engine(mode, pageSize: pageSize, batchTokens: batch, elementType: elementType)
+            defer { other.shutdown() }
+            #expect(try await run(other)[0] == expected, "\(mode), pages of \(pageSize), chunks of \(batch)")
+        }
     }
 
     @Test func forksAndPrefixHitsContinueExactly() async throws {

@@ -60,12 +60,31 @@ struct AttentionFixture {
     }
 
     func reference<Mask: MaskMod, Score: ScoreMod>(mask: Mask, scoreMod: Score, roundedTo elementType: KVElementType = .f32) -> [Float] {
-        let round: ([Float]) -> [Float] = elementType == .f16 ? { $0.map { Float(Float16($0)) } } : { $0 }
+        let round = { (rows: [Float]) in Self.stored(rows, as: elementType, headSize: self.shape.headSize) }
         let sequences = zip(queryRows, kvLengths).enumerated().map { b, rowsAndLength in
             ReferenceAttention.Sequence(queryRows: rowsAndLength.0, kvLength: rowsAndLength.1,
                                         keys: round(keys[b]), values: round(values[b]))
         }
         return ReferenceAttention.attend(queries: queries, sequences: sequences, shape: shape, mask: mask, scoreMod: scoreMod)
+    }
+
+    /// What storing `rows` (rows of `headSize`) as `elementType` and reading them back gives:
+    /// F16 rounds each value, int8 quantizes each row against its largest magnitude, with the
+    /// arithmetic of `Int8.storeRow` and `Int8.load8` written out here (`Float(q) × scale`).
+    static func stored(_ rows: [Float], as elementType: KVElementType, headSize: Int) -> [Float] {
+        switch elementType {
+        case .f32: return rows
+        case .f16: return rows.map { Float(Float16($0)) }
+        case .int8:
+            var out = rows
+            for start in stride(from: 0, to: rows.count, by: headSize) {
+                let row = rows[start..<start + headSize]
+                let largest = row.map(abs).max()!
+                let scale = largest / 127, inverse: Float = largest > 0 ? 127 / largest : 0
+                for i in row.indices { out[i] = (row[i] * inverse).rounded(.toNearestOrEven) * scale }
+            }
+            return out
+        }
     }
 
     /// Runs the kernel over pages of `tokensPerPage` handed out in shuffled order, or over one
@@ -117,6 +136,9 @@ struct AttentionFixture {
                 case (true, .f16):
                     kernel(queries: queries, output: out.baseAddress!, sequences: sequences,
                            kv: ContiguousKV<Float16>(base: base, layout: layout, layer: 1), blockMask: blockMask)
+                case (true, .int8):
+                    kernel(queries: queries, output: out.baseAddress!, sequences: sequences,
+                           kv: ContiguousKV<Int8>(base: base, layout: layout, layer: 1), blockMask: blockMask)
                 case (false, _):
                     kernel(queries: queries, output: out.baseAddress!, sequences: sequences, storage: base,
                            layout: layout, layer: 1, blockMask: blockMask)

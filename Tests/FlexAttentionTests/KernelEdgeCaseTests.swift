@@ -55,34 +55,38 @@ import TestSupport
         #expect(ReferenceAttention.normalizedMeanSquaredError(output, unmasked) < 1e-10)
     }
 
-    /// F16 storage rounds each key and value to 11 significant bits and nothing else: against the
-    /// reference over the rounded values it is as exact as F32; against F32 storage it differs
-    /// by the rounding (relative error 2^-11 per element, NMSE about 1e-7 for these values).
-    @Test("F16 KV equals the reference over F16-rounded KV, and F32 KV within NMSE 1e-5", arguments: [true, false])
-    func halfPrecision(contiguous: Bool) throws {
+    /// F16 storage rounds each key and value to 11 significant bits, int8 each row to 255 steps of
+    /// its largest magnitude, and nothing else: against the reference over the stored values each
+    /// is as exact as F32; against F32 storage it differs by the rounding (F16: relative error
+    /// 2^-11 per element, NMSE about 1e-7 for these values; int8: half a step, max |x| / 254,
+    /// NMSE about 1e-5).
+    @Test("F16 and int8 KV equal the reference over their stored KV, and F32 KV within their rounding",
+          arguments: [(KVElementType.f16, true), (.f16, false), (.int8, true), (.int8, false)])
+    func reducedPrecision(elementType: KVElementType, contiguous: Bool) throws {
         var random = SeededRandom(seed: 23)
         let shape = AttentionShape(queryHeadCount: 6, kvHeadCount: 2, headSize: 72)
         let fixture = AttentionFixture(shape: shape, queryCounts: [1, 30, 3], kvLengths: [900, 30, 77], random: &random)
         let blockMask = fixture.blockMask(CausalMask())
         let pageLength = contiguous ? fixture.contiguousPageLength : 16
-        let half = try fixture.run(tokensPerPage: pageLength, contiguous: contiguous, elementType: .f16,
-                                   blockMask: blockMask, scoreMod: NoScoreMod())
+        let reduced = try fixture.run(tokensPerPage: pageLength, contiguous: contiguous, elementType: elementType,
+                                      blockMask: blockMask, scoreMod: NoScoreMod())
         let single = try fixture.run(tokensPerPage: pageLength, contiguous: contiguous, blockMask: blockMask, scoreMod: NoScoreMod())
-        let roundedReference = fixture.reference(mask: CausalMask(), scoreMod: NoScoreMod(), roundedTo: .f16)
-        #expect(ReferenceAttention.normalizedMeanSquaredError(half, roundedReference) < 1e-10)
-        let error = ReferenceAttention.normalizedMeanSquaredError(half, single)
-        #expect(error < 1e-5 && error > 0)
-        #expect(zip(half, single).allSatisfy { abs($0 - $1) < 1e-2 })
+        let storedReference = fixture.reference(mask: CausalMask(), scoreMod: NoScoreMod(), roundedTo: elementType)
+        #expect(ReferenceAttention.normalizedMeanSquaredError(reduced, storedReference) < 1e-10)
+        let error = ReferenceAttention.normalizedMeanSquaredError(reduced, single)
+        let (bound, largest): (Double, Float) = elementType == .f16 ? (1e-5, 1e-2) : (1e-3, 5e-2)
+        #expect(error < bound && error > 0, "NMSE \(error)")
+        #expect(zip(reduced, single).allSatisfy { abs($0 - $1) < largest })
     }
 
-    @Test("F16 paged equals F16 contiguous bitwise")
-    func halfPrecisionLayouts() throws {
+    @Test("F16 and int8 paged equal their contiguous layouts bitwise", arguments: [KVElementType.f16, .int8])
+    func reducedPrecisionLayouts(elementType: KVElementType) throws {
         var random = SeededRandom(seed: 24)
         let fixture = AttentionFixture(shape: Self.shape, queryCounts: [1, 17], kvLengths: [555, 40], random: &random)
         let blockMask = fixture.blockMask(SlidingWindowMask(windowLength: 300))
-        let contiguous = try fixture.run(tokensPerPage: fixture.contiguousPageLength, contiguous: true, elementType: .f16,
+        let contiguous = try fixture.run(tokensPerPage: fixture.contiguousPageLength, contiguous: true, elementType: elementType,
                                          blockMask: blockMask, scoreMod: SoftCap(cap: 2))
-        let paged = try fixture.run(tokensPerPage: 8, elementType: .f16, blockMask: blockMask, scoreMod: SoftCap(cap: 2))
+        let paged = try fixture.run(tokensPerPage: 8, elementType: elementType, blockMask: blockMask, scoreMod: SoftCap(cap: 2))
         #expect(paged.map(\.bitPattern) == contiguous.map(\.bitPattern))
     }
 }

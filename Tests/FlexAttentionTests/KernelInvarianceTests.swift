@@ -36,10 +36,10 @@ import TestSupport
         #expect(ReferenceAttention.normalizedMeanSquaredError(batched, expected) < 1e-10)
     }
 
-    /// F32 over two chunks of 512 positions; F16 shorter, for its two paths (a one-row step
-    /// converts keys as it loads them, longer steps widen each tile once).
+    /// F32 over two chunks of 512 positions; F16 and int8 shorter, for their two paths (a one-row
+    /// step converts keys as it loads them, longer steps widen each tile once).
     @Test("prefill in one step, in chunks, or token by token gives the same bits per row",
-          arguments: [(KVElementType.f32, 600), (.f16, 120)])
+          arguments: [(KVElementType.f32, 600), (.f16, 120), (.int8, 120)])
     func chunkedPrefillAndDecodeAgree(elementType: KVElementType, length: Int) throws {
         var random = SeededRandom(seed: 12)
         let whole = AttentionFixture(shape: Self.shape, queryCounts: [length], kvLengths: [length], random: &random)

@@ -101,6 +101,9 @@ public struct AttentionKernel<Score: ScoreMod> {
         case .f16:
             self(queries: queries, output: output, sequences: sequences,
                  kv: PagedKV<Float16>(base: base, layout: layout, layer: layer), blockMask: blockMask)
+        case .int8:
+            self(queries: queries, output: output, sequences: sequences,
+                 kv: PagedKV<Int8>(base: base, layout: layout, layer: layer), blockMask: blockMask)
         }
     }
 }

@@ -7,7 +7,7 @@ import PagedKVCache
 ///
 /// ```
 ///  sequence s ──► its one page P = pageTable[0]
-///  key row of position p = base + P·pageStride + layer·layerStride + kvHead·headStride + p·headSize
+///  key row of position p = base + P·pageStride + layer·layerStride + kvHead·headStride + p·rowStride + header
 /// ```
 public struct ContiguousKV<Element: KVElement>: KVLayout {
     /// The same storage, layout and layer, seen through page tables.

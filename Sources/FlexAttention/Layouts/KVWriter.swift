@@ -27,6 +27,20 @@ public enum KVWriter {
                          layout: layout, base: base)
         case .f16: store(Float16.self, keys: keys, values: values, rowStride: rowStride, slots: slots, layer: layer,
                          layout: layout, base: base)
+        case .int8: store(Int8.self, keys: keys, values: values, rowStride: rowStride, slots: slots, layer: layer,
+                          layout: layout, base: base)
+        }
+    }
+
+    /// Stores one row of floats as a row of `elementType` at `row` (its first value: the
+    /// layout's element offset, in bytes).
+    public static func storeRow(_ values: [Float], elementType: KVElementType, to row: UnsafeMutableRawPointer) {
+        values.withUnsafeBufferPointer { v in
+            switch elementType {
+            case .f32: Float.storeRow(v.baseAddress!, count: v.count, to: row)
+            case .f16: Float16.storeRow(v.baseAddress!, count: v.count, to: row)
+            case .int8: Int8.storeRow(v.baseAddress!, count: v.count, to: row)
+            }
         }
     }
 
@@ -42,26 +56,10 @@ public enum KVWriter {
                 let source = token * stride + kvHead * headSize
                 let keyRow = layout.elementOffset(slot: slot, layer: layer, isValue: false, kvHead: kvHead)
                 let valueRow = layout.elementOffset(slot: slot, layer: layer, isValue: true, kvHead: kvHead)
-                convert(keys + source, to: Element.self, at: base, offset: keyRow, count: headSize)
-                convert(values + source, to: Element.self, at: base, offset: valueRow, count: headSize)
+                let bytes = MemoryLayout<Element>.stride
+                Element.storeRow(keys + source, count: headSize, to: base + keyRow * bytes)
+                Element.storeRow(values + source, count: headSize, to: base + valueRow * bytes)
             }
-        }
-    }
-
-    /// `count` floats as elements at element `offset` of `base` (eight at a time, then one by one).
-    @inlinable
-    static func convert<Element: KVElement>(
-        _ source: UnsafePointer<Float>, to _: Element.Type, at base: UnsafeMutableRawPointer, offset: Int, count: Int
-    ) {
-        let raw = UnsafeRawPointer(source)
-        var i = 0
-        while i + 8 <= count {
-            Element.store8(Float.load8(raw, at: i), to: base, at: offset + i)
-            i += 8
-        }
-        while i < count {
-            base.storeBytes(of: Element(source[i]), toByteOffset: (offset + i) * MemoryLayout<Element>.stride, as: Element.self)
-            i += 1
         }
     }
 }

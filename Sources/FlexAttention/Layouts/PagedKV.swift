@@ -5,7 +5,7 @@ import PagedKVCache
 ///
 /// ```
 ///  position p ──► page table[p >> log2(tokensPerPage)] = physical page P
-///  key row    = base + P·pageStride + layer·layerStride + kvHead·headStride + (p mod T)·headSize
+///  key row    = base + P·pageStride + layer·layerStride + kvHead·headStride + (p mod T)·rowStride + header
 ///  value row  = key row + valueStride
 /// ```
 ///
@@ -36,7 +36,7 @@ public struct PagedKV<Element: KVElement>: KVLayout {
         return PagedHeadRows(
             keyBase: base + first * elementBytes, pageTable: sequence.pageTable,
             pageByteStride: layout.pageStride * elementBytes,
-            rowByteStride: layout.headSize * elementBytes,
+            rowByteStride: layout.rowStride * elementBytes,
             valueByteOffset: layout.valueStride * elementBytes,
             tokensPerPageShift: layout.tokensPerPageShift)
     }
