@@ -31,6 +31,9 @@ struct BenchPaperCommand: AsyncParsableCommand {
     @Option(help: "Seed of the mixed batch's prompt lengths.")
     var seed: UInt64?
 
+    @Option(help: "Tokens each mixed-batch request generates (the scale's default: 32). The batch's prompts are the same; more generated tokens make decoding, where admitting more sequences at once pays, a larger part of its work.")
+    var mixedGenerate: Int?
+
     @Flag(help: "Write REPORT.md in --out again from the results.json there, measuring nothing.")
     var reportOnly = false
 
@@ -44,6 +47,7 @@ struct BenchPaperCommand: AsyncParsableCommand {
             }
             if selected.isEmpty { throw ValidationError("--experiments names none") }
         }
+        if let mixedGenerate, mixedGenerate < 1 { throw ValidationError("--mixed-generate must be at least 1, got \(mixedGenerate)") }
     }
 
     func selectedExperiments(_ list: String) -> [String] {
@@ -58,6 +62,7 @@ struct BenchPaperCommand: AsyncParsableCommand {
         }
         var plan = quick ? PaperPlan.quick : full ? PaperPlan.full : long ? PaperPlan.long : PaperPlan.standard
         if let seed { plan.seed = seed }
+        if let mixedGenerate { plan.mixedBatch.generatedTokens = mixedGenerate }
         if let experiments { plan.experiments = selectedExperiments(experiments) }
         let referenceText = Peers.directory.deletingLastPathComponent().appendingPathComponent("reference/GPL-3.txt")
         guard let text = try? String(contentsOf: referenceText, encoding: .utf8) else {
