@@ -87,6 +87,8 @@ public final class Engine: @unchecked Sendable {
         scheduler.prefillTokenLimit = configuration.prefillTokensPerStep
         store = PagedKVStore(layout: pageLayout, groups: layerGroups, shape: AttentionShape(queryHeadCount: c.headCount, kvHeadCount: c.kvHeadCount, headSize: c.headSize))
         state = LlamaState(configuration: c, activationPrecision: configuration.activationPrecision)
+        // The 8-bit path's interleaved weights, made now rather than in the first request's TTFT.
+        if configuration.activationPrecision == .q8 { _ = bundle.model.eightBitWeights }
         if configuration.profileForward { state.profile = ForwardProfile() }
         publishedUsage = Locked(EngineUsage(
             runningSequences: 0, waitingSequences: 0, kvMode: configuration.kvMode, tokensPerPage: pageLayout.tokensPerPage,

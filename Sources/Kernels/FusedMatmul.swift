@@ -37,7 +37,11 @@ extension Matmul {
         withUnsafeTemporaryAllocation(of: Float.self, capacity: needSums ? tokenCount * blocks : 1) { sums in
             let sums = sums.baseAddress!
             if needSums { blockSums(x, tokenCount: tokenCount, blocks: blocks, into: sums) }
-            pool.parallelRanges(totalRows, granularity: 4, chunks: pool.threadCount * 8) { rows in
+            // Shares on multiples of 8 when a matrix is interleaved (whole groups of its rows; every
+            // matrix before it then has a multiple of 8 rows), else of 4.
+            let interleaves = q8 != nil && targets.contains { $0.w.interleaved != nil }
+            precondition(!interleaves || targets.allSatisfy { $0.w.rowCount % 8 == 0 }, "fused interleaved products need rows in groups of 8")
+            pool.parallelRanges(totalRows, granularity: interleaves ? 8 : 4, chunks: pool.threadCount * 8) { rows in
                 var start = 0
                 for t in targets {
                     let lo = max(rows.lowerBound, start), hi = min(rows.upperBound, start + t.w.rowCount)

@@ -75,17 +75,29 @@ extension Matmul {
         precondition(supportsQ8(w) && x.blocksPerRow == w.blocksPerRow, "the 8-bit path needs quantized weights of the same width")
         precondition(path.usesCKernels && path.isAvailable, "the 8-bit path needs AVX2")
         let stride = yStride ?? w.rowCount
-        pool.parallelRanges(w.rowCount, granularity: 4, chunks: pool.threadCount * 8) { rows in
+        pool.parallelRanges(w.rowCount, granularity: rowGranularity(w), chunks: pool.threadCount * 8) { rows in
             q8Rows(w, rows, x.pointer, tokenCount: x.tokenCount, y: y, yStride: stride, path: path)
         }
     }
 
-    /// Rows `rows` of `y = X Wᵀ` on the 8-bit kernel of `path` (one share of a parallel loop).
+    /// The rows a share of a parallel product starts on a multiple of: 8 for an interleaved
+    /// matrix (its groups of rows), else 4.
+    static func rowGranularity(_ w: WeightMatrix) -> Int { w.interleaved != nil ? 8 : 4 }
+
+    /// Rows `rows` of `y = X Wᵀ` on the 8-bit kernel of `path` (one share of a parallel loop);
+    /// an interleaved matrix's rows must start and end on multiples of 8.
     @inline(__always)
     static func q8Rows(
         _ w: WeightMatrix, _ rows: Range<Int>, _ x: UnsafePointer<pf_q8_block>, tokenCount: Int,
         y: UnsafeMutablePointer<Float>, yStride: Int, path: KernelPath = KernelPath.active
     ) {
+        if let packed = w.interleaved {
+            let done = pf_matmul_rows_q4_1_x8_on(
+                path.q8InstructionSet ?? Int32(PF_ISA_AVX2), packed.assumingMemoryBound(to: pf_q4_1_x8.self),
+                Int32(w.blocksPerRow), Int32(rows.lowerBound), Int32(rows.upperBound), x, Int32(tokenCount), y, yStride)
+            precondition(done == 1, "interleaved rows \(rows) are not whole groups of 8")
+            return
+        }
         _ = pf_matmul_rows_q8_on(
             path.q8InstructionSet ?? Int32(PF_ISA_AVX2), w.type.kernelCode, w.base, w.bytesPerRow, Int32(w.blocksPerRow),
             Int32(rows.lowerBound), Int32(rows.upperBound), x, Int32(tokenCount), y, yStride)

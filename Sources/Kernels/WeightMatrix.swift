@@ -63,13 +63,19 @@ public struct WeightMatrix: @unchecked Sendable {
     public let rowCount: Int
     public let columnCount: Int
     public let base: UnsafeRawPointer
+    /// The same rows interleaved for the 8-bit path (``InterleavedWeights``), when made: the
+    /// 8-bit products then read these instead of `base`.
+    public let interleaved: UnsafeRawPointer?
 
-    public init(type: WeightType, rowCount: Int, columnCount: Int, base: UnsafeRawPointer) {
+    public init(type: WeightType, rowCount: Int, columnCount: Int, base: UnsafeRawPointer, interleaved: UnsafeRawPointer? = nil) {
         precondition(columnCount % type.elementsPerGroup == 0, "rows must be whole blocks of \(type.elementsPerGroup) elements")
+        precondition(interleaved == nil || InterleavedWeights.canInterleave(type: type, rowCount: rowCount),
+                     "only Q4_1 matrices of whole groups of 8 rows are interleaved")
         self.type = type
         self.rowCount = rowCount
         self.columnCount = columnCount
         self.base = base
+        self.interleaved = interleaved
     }
 
     @inlinable public var blocksPerRow: Int { columnCount / WeightType.blockSize }

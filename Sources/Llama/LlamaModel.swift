@@ -1,5 +1,6 @@
 import GGUF
 import Kernels
+import Synchronization
 
 /// A decoder of the llama family (llama, gemma3): configuration and weights, and the one forward
 /// pass over a packed batch. What differs between architectures is data
@@ -11,6 +12,8 @@ public final class LlamaModel: Sendable {
     /// RoPE of the global layers (`rope.freq_base`), and of the sliding-window layers.
     public let rope: RotaryEmbedding
     public let localRope: RotaryEmbedding
+    /// What the 8-bit path reads (``eightBitWeights``), made on its first use.
+    private let eightBit = Mutex<(weights: LlamaWeights, copies: [InterleavedWeights])?>(nil)
 
     public init(file: GGUFFile) throws(LlamaError) {
         configuration = try LlamaConfiguration(gguf: file)
@@ -23,6 +26,19 @@ public final class LlamaModel: Sendable {
         localRope = RotaryEmbedding(
             headSize: c.headSize, rotaryDimensions: c.ropeDimensions, base: c.architecture.localRopeBase ?? c.ropeBase,
             style: c.architecture.ropeStyle)
+    }
+
+    /// The weights of the 8-bit activation path: ``weights`` with the Q4_1 matrices interleaved
+    /// (``InterleavedWeights``: a copy of those matrices, about 1.2× their bytes), made on the
+    /// first call, so that a model only ever run in fp32 holds no copy. The same on the portable
+    /// path, which has no 8-bit kernels.
+    public var eightBitWeights: LlamaWeights {
+        eightBit.withLock { made in
+            if let made { return made.weights }
+            let built = Matmul.usesAVX2 ? weights.interleavedForEightBit() : (weights: weights, copies: [])
+            made = built
+            return built.weights
+        }
     }
 
     /// Loads the model from a GGUF file at `path`.
@@ -50,6 +66,7 @@ public final class LlamaModel: Sendable {
         let d = c.embeddingLength, kvd = c.kvDimension, qd = c.queryDimension, ff = c.feedForwardLength
         let x = state.x!, h = state.h!, q = state.q!, k = state.k!, v = state.v!, attn = state.attention!
         let gate = state.gate!, up = state.up!, cos = state.cos!, sin = state.sin!
+        let weights = state.activationPrecision == .q8 ? eightBitWeights : self.weights
 
         // Opt-in stage timer (bench decode --profile): each lap charges the time since the last to a stage.
         let profiling = state.profile != nil

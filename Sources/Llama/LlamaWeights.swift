@@ -28,8 +28,8 @@ public struct LlamaWeights: @unchecked Sendable {
     public let tokenEmbedding: WeightMatrix
     public let outputNorm: UnsafePointer<Float>
     /// `output.weight`, or the token embedding when the model ties them.
-    public let output: WeightMatrix
-    public let layers: [Layer]
+    public internal(set) var output: WeightMatrix
+    public internal(set) var layers: [Layer]
     /// `rope_freqs.weight`: llama3-style per-pair divisors of the rotary frequencies, if any.
     public let ropeFrequencyFactors: [Float]?
 
@@ -92,6 +92,35 @@ public struct LlamaWeights: @unchecked Sendable {
         } else {
             ropeFrequencyFactors = nil
         }
+    }
+}
+
+extension LlamaWeights {
+    /// These weights with their Q4_1 matrices interleaved for the 8-bit path
+    /// (``InterleavedWeights``), and the copies, which must outlive the weights returned. A fused
+    /// group (q|k|v, gate|up) is interleaved only when each of its matrices has whole groups of
+    /// 8 rows, so a share of its parallel loop always starts on one.
+    func interleavedForEightBit() -> (weights: LlamaWeights, copies: [InterleavedWeights]) {
+        var copies: [InterleavedWeights] = []
+        func group(_ matrices: [WeightMatrix]) -> [WeightMatrix] {
+            guard matrices.allSatisfy({ $0.rowCount % 8 == 0 }) else { return matrices }
+            return matrices.map { w in
+                guard let copy = InterleavedWeights(w) else { return w }
+                copies.append(copy)
+                return copy.matrix(w)
+            }
+        }
+        var result = self
+        result.layers = layers.map { l in
+            let qkv = group([l.query, l.key, l.value]), gateUp = group([l.gate, l.up])
+            let output = group([l.output])[0], down = group([l.down])[0]
+            return Layer(
+                attentionNorm: l.attentionNorm, query: qkv[0], key: qkv[1], value: qkv[2], output: output,
+                feedForwardNorm: l.feedForwardNorm, gate: gateUp[0], up: gateUp[1], down: down, queryNorm: l.queryNorm,
+                keyNorm: l.keyNorm, postAttentionNorm: l.postAttentionNorm, postFeedForwardNorm: l.postFeedForwardNorm)
+        }
+        result.output = group([output])[0]
+        return (result, copies)
     }
 }
 

@@ -59,6 +59,22 @@ int pf_matmul_rows_q8(int type, const void *weights, size_t row_bytes, int block
 int pf_matmul_rows_q8_on(int isa, int type, const void *weights, size_t row_bytes, int blocks, int r0, int r1,
                          const pf_q8_block *x, int ntok, float *y, size_t ys);
 
+/// Eight Q4_1 rows' block k, interleaved for the 8-bit path (interleaved.c): `qs` holds four
+/// vectors, lane `r` of vector `g` being row r's packed bytes 4g..4g+3 (elements 4g..4g+3 in the
+/// low nibbles, 16+4g..16+4g+3 in the high ones); `d` and `m` the rows' scales and minimums.
+typedef struct { uint8_t qs[128]; float d[8]; float m[8]; } pf_q4_1_x8;
+
+/// Bytes of the interleaved copy of `rows` (a multiple of 8) Q4_1 rows of `blocks` blocks.
+size_t pf_q4_1_x8_bytes(int rows, int blocks);
+/// Writes the interleaved copy of `rows` (a multiple of 8) Q4_1 rows (`row_bytes` apart) to `out`.
+void pf_q4_1_x8_pack(const void *weights, size_t row_bytes, int rows, int blocks, pf_q4_1_x8 *out);
+/// Y[t][r] = W[r] · X[t] for rows r0 ..< r1 (multiples of 8) of an interleaved Q4_1 matrix and
+/// 8-bit activations, on instruction set `isa` (the CPU must have it); every set and every ntok
+/// gives the same bits. Returns 0 (doing nothing) for rows not on a multiple of 8, an unknown
+/// set, or another architecture.
+int pf_matmul_rows_q4_1_x8_on(int isa, const pf_q4_1_x8 *weights, int blocks, int r0, int r1,
+                              const pf_q8_block *x, int ntok, float *y, size_t ys);
+
 /// The `pause` hint for spin-wait loops.
 static inline void pf_cpu_pause(void) {
 #if defined(__x86_64__) || defined(__i386__)

@@ -1,0 +1,99 @@
+// Q4_1 weights repacked for the 8-bit path: eight rows interleaved so that one 32-bit lane of a
+// vector is one row, and a block's Σ qw·qx for eight rows is eight vpdpbusd (or pmaddubsw +
+// pmaddwd) into one integer vector: no per-block float work per row, no horizontal sums. Every
+// (row, token) output is defined as
+//
+//     acc = 0;  for each block k:  acc = fma(m_k, s_k, fma(float(Σ_k qw·qx) · dx_k, dw_k, acc))
+//
+// (dw, m: the block's scale and minimum as floats, exactly the f16 values; dx, s = dx·Σqx: the
+// activation block's), which every path and every tiling computes lane by lane, so the bits
+// depend on neither the instruction set nor the batch. It differs from the row-by-row 8-bit
+// kernel's sums (dot_q8.c) only in rounding: a matrix is read one way or the other, never both.
+#include "CKernels.h"
+#include <string.h>
+
+size_t pf_q4_1_x8_bytes(int rows, int blocks) { return (size_t)(rows / 8) * (size_t)blocks * sizeof(pf_q4_1_x8); }
+
+static float pf_half_to_float(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exponent = (h >> 10) & 0x1F, mantissa = h & 0x3FF, bits;
+    if (exponent == 0x1F) bits = sign | 0x7F800000 | (mantissa << 13);
+    else if (exponent != 0) bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
+    else if (mantissa == 0) bits = sign;
+    else {  // subnormal: normalize
+        int shift = 0;
+        while (!(mantissa & 0x400)) { mantissa <<= 1; shift++; }
+        bits = sign | ((uint32_t)(113 - shift) << 23) | ((mantissa & 0x3FF) << 13);
+    }
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+void pf_q4_1_x8_pack(const void *weights, size_t row_bytes, int rows, int blocks, pf_q4_1_x8 *out) {
+    const uint8_t *w = (const uint8_t *)weights;
+    for (int r8 = 0; r8 < rows / 8; r8++) {
+        for (int k = 0; k < blocks; k++) {
+            pf_q4_1_x8 *o = out + (size_t)r8 * blocks + k;
+            for (int lane = 0; lane < 8; lane++) {
+                const uint8_t *b = w + (size_t)(r8 * 8 + lane) * row_bytes + (size_t)k * 20;  // f16 d, f16 m, 16 bytes
+                uint16_t d, m;
+                memcpy(&d, b, 2);
+                memcpy(&m, b + 2, 2);
+                o->d[lane] = pf_half_to_float(d);
+                o->m[lane] = pf_half_to_float(m);
+                for (int g = 0; g < 4; g++) memcpy(o->qs + 32 * g + 4 * lane, b + 4 + 4 * g, 4);
+            }
+        }
+    }
+}
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#define PF_AVX2 __attribute__((target("avx2,fma,f16c")))
+#include "kquants.h"
+#define PF_VNNI __attribute__((target("avx2,fma,f16c,avxvnni")))
+#define PF_VNNI512 __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512vnni")))
+
+// pmaddubsw's pair sums cannot saturate: nibbles ≤ 15, |qx| ≤ 127, a pair ≤ 3,810.
+#define PF_X8_TARGET PF_AVX2
+#define PF_X8_DOT4(s, w, x) s = _mm256_add_epi32(s, _mm256_madd_epi16(_mm256_maddubs_epi16(w, x), _mm256_set1_epi16(1)))
+#define PF_X8_SUFFIX _avx2
+#include "q4_1_x8.h"
+#undef PF_X8_TARGET
+#undef PF_X8_DOT4
+#undef PF_X8_SUFFIX
+
+#define PF_X8_TARGET PF_VNNI
+#define PF_X8_DOT4(s, w, x) s = _mm256_dpbusd_avx_epi32(s, w, x)
+#define PF_X8_SUFFIX _vnni
+#include "q4_1_x8.h"
+#undef PF_X8_TARGET
+#undef PF_X8_DOT4
+#undef PF_X8_SUFFIX
+
+#define PF_X8_TARGET PF_VNNI512
+#define PF_X8_DOT4(s, w, x) s = _mm256_dpbusd_epi32(s, w, x)
+#define PF_X8_SUFFIX _vnni512
+#include "q4_1_x8.h"
+#undef PF_X8_TARGET
+#undef PF_X8_DOT4
+#undef PF_X8_SUFFIX
+
+int pf_matmul_rows_q4_1_x8_on(int isa, const pf_q4_1_x8 *weights, int blocks, int r0, int r1,
+                              const pf_q8_block *x, int ntok, float *y, size_t ys) {
+    if (r0 % 8 != 0 || r1 % 8 != 0) return 0;
+    switch (isa) {
+    case PF_ISA_AVX2: pf_q4_1_x8_rows_avx2(weights, blocks, r0, r1, x, ntok, y, ys); return 1;
+    case PF_ISA_AVXVNNI: pf_q4_1_x8_rows_vnni(weights, blocks, r0, r1, x, ntok, y, ys); return 1;
+    case PF_ISA_AVX512VNNI: pf_q4_1_x8_rows_vnni512(weights, blocks, r0, r1, x, ntok, y, ys); return 1;
+    default: return 0;
+    }
+}
+#else
+int pf_matmul_rows_q4_1_x8_on(int isa, const pf_q4_1_x8 *weights, int blocks, int r0, int r1,
+                              const pf_q8_block *x, int ntok, float *y, size_t ys) {
+    (void)isa; (void)weights; (void)blocks; (void)r0; (void)r1; (void)x; (void)ntok; (void)y; (void)ys;
+    return 0;
+}
+#endif

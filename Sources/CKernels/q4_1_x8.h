@@ -1,0 +1,87 @@
+// The 8-row interleaved Q4_1 kernel, included once per instruction set by interleaved.c. The
+// includer defines PF_X8_TARGET (the target attribute), PF_X8_DOT4(s, w, x) (s += for every
+// 32-bit lane Σ of the 4 unsigned·signed byte products of w and x, exact) and PF_X8_SUFFIX.
+// No include guard: it is meant to be included several times.
+#define PF_X8_CAT2(a, b) a##b
+#define PF_X8_CAT(a, b) PF_X8_CAT2(a, b)
+#define PF_X8_NAME(base) PF_X8_CAT(base, PF_X8_SUFFIX)
+
+/// The exact integer Σ qw·qx of block `b` for 8 rows (one per lane) against one token's block:
+/// the 8 nibble vectors (elements 4e..4e+3 in vector e) against the token's bytes 4e..4e+3
+/// broadcast. Two chains, added at the end: the same integers either way.
+#define PF_X8_BLOCK_SUM(s, w, xq)                                                                       \
+    do {                                                                                               \
+        __m256i s0 = _mm256_setzero_si256(), s1 = s0;                                                  \
+        PF_X8_DOT4(s0, w[0], _mm256_set1_epi32((xq)[0])); PF_X8_DOT4(s1, w[1], _mm256_set1_epi32((xq)[1])); \
+        PF_X8_DOT4(s0, w[2], _mm256_set1_epi32((xq)[2])); PF_X8_DOT4(s1, w[3], _mm256_set1_epi32((xq)[3])); \
+        PF_X8_DOT4(s0, w[4], _mm256_set1_epi32((xq)[4])); PF_X8_DOT4(s1, w[5], _mm256_set1_epi32((xq)[5])); \
+        PF_X8_DOT4(s0, w[6], _mm256_set1_epi32((xq)[6])); PF_X8_DOT4(s1, w[7], _mm256_set1_epi32((xq)[7])); \
+        s = _mm256_add_epi32(s0, s1);                                                                  \
+    } while (0)
+
+/// acc = fma(m, sx, fma(Σ·dx, dw, acc)): the one definition of every (row, token) sum (see
+/// interleaved.c), lane by lane.
+#define PF_X8_ACCUMULATE(acc, s, blk, xb)                                                              \
+    acc = _mm256_fmadd_ps(_mm256_loadu_ps((blk)->m), _mm256_set1_ps((xb)->s),                          \
+                          _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps((xb)->d)), \
+                                          _mm256_loadu_ps((blk)->d), acc))
+
+PF_X8_TARGET static void PF_X8_NAME(pf_q4_1_x8_rows)(const pf_q4_1_x8 *w, int blocks, int r0, int r1,
+                                                     const pf_q8_block *x, int ntok, float *y, size_t ys) {
+    const __m256i low = _mm256_set1_epi8(0x0F);
+    for (int r = r0; r < r1; r += 8) {
+        const pf_q4_1_x8 *wr = w + (size_t)(r / 8) * blocks;
+        int t = 0;
+        // Four tokens share each decoded block.
+        for (; t + 4 <= ntok; t += 4) {
+            const pf_q8_block *x0 = x + (size_t)t * blocks;
+            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+            for (int k = 0; k < blocks; k++) {
+                const pf_q4_1_x8 *b = wr + k;
+                __m256i wv[8];
+                for (int g = 0; g < 4; g++) {
+                    __m256i v = _mm256_loadu_si256((const __m256i *)(b->qs + 32 * g));
+                    wv[g] = _mm256_and_si256(v, low);
+                    wv[4 + g] = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
+                }
+                __m256i s;
+                PF_X8_BLOCK_SUM(s, wv, (const int32_t *)x0[k].q); PF_X8_ACCUMULATE(a0, s, b, x0 + k);
+                PF_X8_BLOCK_SUM(s, wv, (const int32_t *)x0[blocks + k].q); PF_X8_ACCUMULATE(a1, s, b, x0 + blocks + k);
+                PF_X8_BLOCK_SUM(s, wv, (const int32_t *)x0[2 * blocks + k].q); PF_X8_ACCUMULATE(a2, s, b, x0 + 2 * blocks + k);
+                PF_X8_BLOCK_SUM(s, wv, (const int32_t *)x0[3 * blocks + k].q); PF_X8_ACCUMULATE(a3, s, b, x0 + 3 * blocks + k);
+            }
+            _mm256_storeu_ps(y + (size_t)t * ys + r, a0);
+            _mm256_storeu_ps(y + (size_t)(t + 1) * ys + r, a1);
+            _mm256_storeu_ps(y + (size_t)(t + 2) * ys + r, a2);
+            _mm256_storeu_ps(y + (size_t)(t + 3) * ys + r, a3);
+        }
+        // One token at a time (decode, and a step's last tokens), prefetching the weights
+        // PF_PREFETCH_BYTES ahead: a decode step streams them from memory.
+        for (; t < ntok; t++) {
+            const pf_q8_block *xt = x + (size_t)t * blocks;
+            __m256 a = _mm256_setzero_ps();
+            for (int k = 0; k < blocks; k++) {
+                const pf_q4_1_x8 *b = wr + k;
+                _mm_prefetch((const char *)b + PF_PREFETCH_BYTES, _MM_HINT_T1);
+                _mm_prefetch((const char *)b + PF_PREFETCH_BYTES + 64, _MM_HINT_T1);
+                _mm_prefetch((const char *)b + PF_PREFETCH_BYTES + 128, _MM_HINT_T1);
+                __m256i wv[8];
+                for (int g = 0; g < 4; g++) {
+                    __m256i v = _mm256_loadu_si256((const __m256i *)(b->qs + 32 * g));
+                    wv[g] = _mm256_and_si256(v, low);
+                    wv[4 + g] = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
+                }
+                __m256i s;
+                PF_X8_BLOCK_SUM(s, wv, (const int32_t *)xt[k].q);
+                PF_X8_ACCUMULATE(a, s, b, xt + k);
+            }
+            _mm256_storeu_ps(y + (size_t)t * ys + r, a);
+        }
+    }
+}
+
+#undef PF_X8_BLOCK_SUM
+#undef PF_X8_ACCUMULATE
+#undef PF_X8_NAME
+#undef PF_X8_CAT
+#undef PF_X8_CAT2
