@@ -9,6 +9,9 @@
 // activation block's), which every path and every tiling computes lane by lane, so the bits
 // depend on neither the instruction set nor the batch. It differs from the row-by-row 8-bit
 // kernel's sums (dot_q8.c) only in rounding: a matrix is read one way or the other, never both.
+//
+// Q8_0 is interleaved the same way with whole bytes, biased to be unsigned (q + 128) so that the
+// same unsigned·signed products apply, and m = −128·dw (exact) taking the bias back out.
 #include "CKernels.h"
 #include <string.h>
 
@@ -47,6 +50,25 @@ void pf_q4_1_x8_pack(const void *weights, size_t row_bytes, int rows, int blocks
     }
 }
 
+size_t pf_q8_0_x8_bytes(int rows, int blocks) { return (size_t)(rows / 8) * (size_t)blocks * sizeof(pf_q8_0_x8); }
+
+void pf_q8_0_x8_pack(const void *weights, size_t row_bytes, int rows, int blocks, pf_q8_0_x8 *out) {
+    const uint8_t *w = (const uint8_t *)weights;
+    for (int r8 = 0; r8 < rows / 8; r8++) {
+        for (int k = 0; k < blocks; k++) {
+            pf_q8_0_x8 *o = out + (size_t)r8 * blocks + k;
+            for (int lane = 0; lane < 8; lane++) {
+                const uint8_t *b = w + (size_t)(r8 * 8 + lane) * row_bytes + (size_t)k * 34;  // f16 d, 32 signed bytes
+                uint16_t d;
+                memcpy(&d, b, 2);
+                o->d[lane] = pf_half_to_float(d);
+                for (int e = 0; e < 8; e++)
+                    for (int i = 0; i < 4; i++) o->qs[32 * e + 4 * lane + i] = (uint8_t)((int)(int8_t)b[2 + 4 * e + i] + 128);
+            }
+        }
+    }
+}
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 
@@ -55,30 +77,60 @@ void pf_q4_1_x8_pack(const void *weights, size_t row_bytes, int rows, int blocks
 #define PF_VNNI __attribute__((target("avx2,fma,f16c,avxvnni")))
 #define PF_VNNI512 __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512vnni")))
 
-// pmaddubsw's pair sums cannot saturate: nibbles ≤ 15, |qx| ≤ 127, a pair ≤ 3,810.
+// pmaddubsw's pair sums cannot saturate for nibbles (≤ 15 · 127 · 2 = 3,810), but can for full
+// bytes (255 · 127 · 2): the AVX2 form of an unsigned byte product splits the byte into its
+// nibbles, u·x = lo·x + 16·hi·x, each exact, and adds them as 32-bit integers.
+PF_AVX2 static inline __m256i pf_x8_udot4_avx2(__m256i s, __m256i w, __m256i x) {
+    const __m256i low = _mm256_set1_epi8(0x0F);
+    __m256i lo = _mm256_maddubs_epi16(_mm256_and_si256(w, low), x);
+    __m256i hi = _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(w, 4), low), x);
+    return _mm256_add_epi32(s, _mm256_add_epi32(_mm256_madd_epi16(lo, _mm256_set1_epi16(1)),
+                                                _mm256_madd_epi16(hi, _mm256_set1_epi16(16))));
+}
+
 #define PF_X8_TARGET PF_AVX2
 #define PF_X8_DOT4(s, w, x) s = _mm256_add_epi32(s, _mm256_madd_epi16(_mm256_maddubs_epi16(w, x), _mm256_set1_epi16(1)))
+#define PF_X8_UDOT4(s, w, x) s = pf_x8_udot4_avx2(s, w, x)
 #define PF_X8_SUFFIX _avx2
 #include "q4_1_x8.h"
+#include "q8_0_x8.h"
 #undef PF_X8_TARGET
 #undef PF_X8_DOT4
+#undef PF_X8_UDOT4
 #undef PF_X8_SUFFIX
 
 #define PF_X8_TARGET PF_VNNI
 #define PF_X8_DOT4(s, w, x) s = _mm256_dpbusd_avx_epi32(s, w, x)
+#define PF_X8_UDOT4 PF_X8_DOT4
 #define PF_X8_SUFFIX _vnni
 #include "q4_1_x8.h"
+#include "q8_0_x8.h"
 #undef PF_X8_TARGET
 #undef PF_X8_DOT4
+#undef PF_X8_UDOT4
 #undef PF_X8_SUFFIX
 
 #define PF_X8_TARGET PF_VNNI512
 #define PF_X8_DOT4(s, w, x) s = _mm256_dpbusd_epi32(s, w, x)
+#define PF_X8_UDOT4 PF_X8_DOT4
 #define PF_X8_SUFFIX _vnni512
 #include "q4_1_x8.h"
+#include "q8_0_x8.h"
 #undef PF_X8_TARGET
 #undef PF_X8_DOT4
+#undef PF_X8_UDOT4
 #undef PF_X8_SUFFIX
+
+int pf_matmul_rows_q8_0_x8_on(int isa, const pf_q8_0_x8 *weights, int blocks, int r0, int r1,
+                              const pf_q8_block *x, int ntok, float *y, size_t ys) {
+    if (r0 % 8 != 0 || r1 % 8 != 0) return 0;
+    switch (isa) {
+    case PF_ISA_AVX2: pf_q8_0_x8_rows_avx2(weights, blocks, r0, r1, x, ntok, y, ys); return 1;
+    case PF_ISA_AVXVNNI: pf_q8_0_x8_rows_vnni(weights, blocks, r0, r1, x, ntok, y, ys); return 1;
+    case PF_ISA_AVX512VNNI: pf_q8_0_x8_rows_vnni512(weights, blocks, r0, r1, x, ntok, y, ys); return 1;
+    default: return 0;
+    }
+}
 
 int pf_matmul_rows_q4_1_x8_on(int isa, const pf_q4_1_x8 *weights, int blocks, int r0, int r1,
                               const pf_q8_block *x, int ntok, float *y, size_t ys) {
@@ -91,6 +143,11 @@ int pf_matmul_rows_q4_1_x8_on(int isa, const pf_q4_1_x8 *weights, int blocks, in
     }
 }
 #else
+int pf_matmul_rows_q8_0_x8_on(int isa, const pf_q8_0_x8 *weights, int blocks, int r0, int r1,
+                              const pf_q8_block *x, int ntok, float *y, size_t ys) {
+    (void)isa; (void)weights; (void)blocks; (void)r0; (void)r1; (void)x; (void)ntok; (void)y; (void)ys;
+    return 0;
+}
 int pf_matmul_rows_q4_1_x8_on(int isa, const pf_q4_1_x8 *weights, int blocks, int r0, int r1,
                               const pf_q8_block *x, int ntok, float *y, size_t ys) {
     (void)isa; (void)weights; (void)blocks; (void)r0; (void)r1; (void)x; (void)ntok; (void)y; (void)ys;

@@ -92,9 +92,13 @@ extension Matmul {
         y: UnsafeMutablePointer<Float>, yStride: Int, path: KernelPath = KernelPath.active
     ) {
         if let packed = w.interleaved {
-            let done = pf_matmul_rows_q4_1_x8_on(
-                path.q8InstructionSet ?? Int32(PF_ISA_AVX2), packed.assumingMemoryBound(to: pf_q4_1_x8.self),
-                Int32(w.blocksPerRow), Int32(rows.lowerBound), Int32(rows.upperBound), x, Int32(tokenCount), y, yStride)
+            let isa = path.q8InstructionSet ?? Int32(PF_ISA_AVX2), blocks = Int32(w.blocksPerRow)
+            let r0 = Int32(rows.lowerBound), r1 = Int32(rows.upperBound)
+            let done = w.type == .q4_1
+                ? pf_matmul_rows_q4_1_x8_on(isa, packed.assumingMemoryBound(to: pf_q4_1_x8.self), blocks, r0, r1, x,
+                                            Int32(tokenCount), y, yStride)
+                : pf_matmul_rows_q8_0_x8_on(isa, packed.assumingMemoryBound(to: pf_q8_0_x8.self), blocks, r0, r1, x,
+                                            Int32(tokenCount), y, yStride)
             precondition(done == 1, "interleaved rows \(rows) are not whole groups of 8")
             return
         }

@@ -1,0 +1,73 @@
+// The 8-row interleaved Q8_0 kernel, included once per instruction set by interleaved.c after
+// q4_1_x8.h (the same PF_X8_TARGET, PF_X8_UDOT4 and PF_X8_SUFFIX). The weights are stored biased,
+// u = q + 128 (0..255), so that one unsigned·signed product per byte holds: Σ u·x = Σ q·x +
+// 128·Σx, and the 128·Σx comes back out through the offset term with m = −128·dw (exact).
+#define PF_X8_CAT2(a, b) a##b
+#define PF_X8_CAT(a, b) PF_X8_CAT2(a, b)
+#define PF_X8_NAME(base) PF_X8_CAT(base, PF_X8_SUFFIX)
+
+#define PF_X8_BLOCK_SUM(s, b, xq)                                                                       \
+    do {                                                                                               \
+        const __m256i *wv = (const __m256i *)(b)->qs;                                                  \
+        __m256i s0 = _mm256_setzero_si256(), s1 = s0;                                                  \
+        PF_X8_UDOT4(s0, _mm256_loadu_si256(wv + 0), _mm256_set1_epi32((xq)[0]));                        \
+        PF_X8_UDOT4(s1, _mm256_loadu_si256(wv + 1), _mm256_set1_epi32((xq)[1]));                        \
+        PF_X8_UDOT4(s0, _mm256_loadu_si256(wv + 2), _mm256_set1_epi32((xq)[2]));                        \
+        PF_X8_UDOT4(s1, _mm256_loadu_si256(wv + 3), _mm256_set1_epi32((xq)[3]));                        \
+        PF_X8_UDOT4(s0, _mm256_loadu_si256(wv + 4), _mm256_set1_epi32((xq)[4]));                        \
+        PF_X8_UDOT4(s1, _mm256_loadu_si256(wv + 5), _mm256_set1_epi32((xq)[5]));                        \
+        PF_X8_UDOT4(s0, _mm256_loadu_si256(wv + 6), _mm256_set1_epi32((xq)[6]));                        \
+        PF_X8_UDOT4(s1, _mm256_loadu_si256(wv + 7), _mm256_set1_epi32((xq)[7]));                        \
+        s = _mm256_add_epi32(s0, s1);                                                                  \
+    } while (0)
+
+/// acc = fma(m, sx, fma(Σ·dx, dw, acc)) with m = −128·dw.
+#define PF_X8_ACCUMULATE(acc, s, blk, xb)                                                              \
+    do {                                                                                               \
+        __m256 dw = _mm256_loadu_ps((blk)->d);                                                         \
+        acc = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(-128.0f)), _mm256_set1_ps((xb)->s),     \
+                              _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps((xb)->d)), dw, acc)); \
+    } while (0)
+
+PF_X8_TARGET static void PF_X8_NAME(pf_q8_0_x8_rows)(const pf_q8_0_x8 *w, int blocks, int r0, int r1,
+                                                     const pf_q8_block *x, int ntok, float *y, size_t ys) {
+    for (int r = r0; r < r1; r += 8) {
+        const pf_q8_0_x8 *wr = w + (size_t)(r / 8) * blocks;
+        int t = 0;
+        for (; t + 4 <= ntok; t += 4) {
+            const pf_q8_block *x0 = x + (size_t)t * blocks;
+            __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+            for (int k = 0; k < blocks; k++) {
+                const pf_q8_0_x8 *b = wr + k;
+                __m256i s;
+                PF_X8_BLOCK_SUM(s, b, (const int32_t *)x0[k].q); PF_X8_ACCUMULATE(a0, s, b, x0 + k);
+                PF_X8_BLOCK_SUM(s, b, (const int32_t *)x0[blocks + k].q); PF_X8_ACCUMULATE(a1, s, b, x0 + blocks + k);
+                PF_X8_BLOCK_SUM(s, b, (const int32_t *)x0[2 * blocks + k].q); PF_X8_ACCUMULATE(a2, s, b, x0 + 2 * blocks + k);
+                PF_X8_BLOCK_SUM(s, b, (const int32_t *)x0[3 * blocks + k].q); PF_X8_ACCUMULATE(a3, s, b, x0 + 3 * blocks + k);
+            }
+            _mm256_storeu_ps(y + (size_t)t * ys + r, a0);
+            _mm256_storeu_ps(y + (size_t)(t + 1) * ys + r, a1);
+            _mm256_storeu_ps(y + (size_t)(t + 2) * ys + r, a2);
+            _mm256_storeu_ps(y + (size_t)(t + 3) * ys + r, a3);
+        }
+        for (; t < ntok; t++) {
+            const pf_q8_block *xt = x + (size_t)t * blocks;
+            __m256 a = _mm256_setzero_ps();
+            for (int k = 0; k < blocks; k++) {
+                const pf_q8_0_x8 *b = wr + k;
+                for (int line = 0; line < (int)sizeof(pf_q8_0_x8); line += 64)
+                    _mm_prefetch((const char *)b + PF_PREFETCH_BYTES + line, _MM_HINT_T1);
+                __m256i s;
+                PF_X8_BLOCK_SUM(s, b, (const int32_t *)xt[k].q);
+                PF_X8_ACCUMULATE(a, s, b, xt + k);
+            }
+            _mm256_storeu_ps(y + (size_t)t * ys + r, a);
+        }
+    }
+}
+
+#undef PF_X8_BLOCK_SUM
+#undef PF_X8_ACCUMULATE
+#undef PF_X8_NAME
+#undef PF_X8_CAT
+#undef PF_X8_CAT2
