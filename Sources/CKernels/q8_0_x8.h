@@ -55,8 +55,6 @@ PF_X8_TARGET static void PF_X8_NAME(pf_q8_0_x8_rows)(const pf_q8_0_x8 *w, int bl
             __m256 a = _mm256_setzero_ps();
             for (int k = 0; k < blocks; k++) {
                 const pf_q8_0_x8 *b = wr + k;
-                for (int line = 0; line < (int)sizeof(pf_q8_0_x8); line += 64)
-                    _mm_prefetch((const char *)b + PF_PREFETCH_BYTES + line, _MM_HINT_T1);
                 __m256i s;
                 PF_X8_BLOCK_SUM(s, b, (const int32_t *)xt[k].q);
                 PF_X8_ACCUMULATE(a, s, b, xt + k);
