@@ -10,8 +10,8 @@
 // depend on neither the instruction set nor the batch. It differs from the row-by-row 8-bit
 // kernel's sums (dot_q8.c) only in rounding: a matrix is read one way or the other, never both.
 //
-// Q8_0 is interleaved the same way with whole bytes, biased to be unsigned (q + 128) so that the
-// same unsigned·signed products apply, and m = −128·dw (exact) taking the bias back out.
+// Q8_0 and Q5_0 are interleaved the same way as whole unsigned bytes (pf_u8_x8; Q8_0 biased by
+// +128) with m = −bias·dw (exact) taking the bias back out: see u8_x8.h.
 #include "CKernels.h"
 #include <string.h>
 
@@ -50,13 +50,35 @@ void pf_q4_1_x8_pack(const void *weights, size_t row_bytes, int rows, int blocks
     }
 }
 
-size_t pf_q8_0_x8_bytes(int rows, int blocks) { return (size_t)(rows / 8) * (size_t)blocks * sizeof(pf_q8_0_x8); }
+size_t pf_u8_x8_bytes(int rows, int blocks) { return (size_t)(rows / 8) * (size_t)blocks * sizeof(pf_u8_x8); }
 
-void pf_q8_0_x8_pack(const void *weights, size_t row_bytes, int rows, int blocks, pf_q8_0_x8 *out) {
+void pf_q5_0_x8_pack(const void *weights, size_t row_bytes, int rows, int blocks, pf_u8_x8 *out) {
     const uint8_t *w = (const uint8_t *)weights;
     for (int r8 = 0; r8 < rows / 8; r8++) {
         for (int k = 0; k < blocks; k++) {
-            pf_q8_0_x8 *o = out + (size_t)r8 * blocks + k;
+            pf_u8_x8 *o = out + (size_t)r8 * blocks + k;
+            for (int lane = 0; lane < 8; lane++) {
+                // f16 d, 32 high bits, 16 bytes of low nibbles (elements j and j + 16)
+                const uint8_t *b = w + (size_t)(r8 * 8 + lane) * row_bytes + (size_t)k * 22;
+                uint16_t d;
+                uint32_t qh;
+                memcpy(&d, b, 2);
+                memcpy(&qh, b + 2, 4);
+                o->d[lane] = pf_half_to_float(d);
+                for (int j = 0; j < 32; j++) {
+                    int nibble = j < 16 ? (b[6 + j] & 0x0F) : (b[6 + j - 16] >> 4);
+                    o->qs[32 * (j / 4) + 4 * lane + j % 4] = (uint8_t)(nibble | (((qh >> j) & 1) << 4));
+                }
+            }
+        }
+    }
+}
+
+void pf_q8_0_x8_pack(const void *weights, size_t row_bytes, int rows, int blocks, pf_u8_x8 *out) {
+    const uint8_t *w = (const uint8_t *)weights;
+    for (int r8 = 0; r8 < rows / 8; r8++) {
+        for (int k = 0; k < blocks; k++) {
+            pf_u8_x8 *o = out + (size_t)r8 * blocks + k;
             for (int lane = 0; lane < 8; lane++) {
                 const uint8_t *b = w + (size_t)(r8 * 8 + lane) * row_bytes + (size_t)k * 34;  // f16 d, 32 signed bytes
                 uint16_t d;
@@ -93,7 +115,7 @@ PF_AVX2 static inline __m256i pf_x8_udot4_avx2(__m256i s, __m256i w, __m256i x) 
 #define PF_X8_UDOT4(s, w, x) s = pf_x8_udot4_avx2(s, w, x)
 #define PF_X8_SUFFIX _avx2
 #include "q4_1_x8.h"
-#include "q8_0_x8.h"
+#include "u8_x8.h"
 #undef PF_X8_TARGET
 #undef PF_X8_DOT4
 #undef PF_X8_UDOT4
@@ -104,7 +126,7 @@ PF_AVX2 static inline __m256i pf_x8_udot4_avx2(__m256i s, __m256i w, __m256i x) 
 #define PF_X8_UDOT4 PF_X8_DOT4
 #define PF_X8_SUFFIX _vnni
 #include "q4_1_x8.h"
-#include "q8_0_x8.h"
+#include "u8_x8.h"
 #undef PF_X8_TARGET
 #undef PF_X8_DOT4
 #undef PF_X8_UDOT4
@@ -115,19 +137,19 @@ PF_AVX2 static inline __m256i pf_x8_udot4_avx2(__m256i s, __m256i w, __m256i x) 
 #define PF_X8_UDOT4 PF_X8_DOT4
 #define PF_X8_SUFFIX _vnni512
 #include "q4_1_x8.h"
-#include "q8_0_x8.h"
+#include "u8_x8.h"
 #undef PF_X8_TARGET
 #undef PF_X8_DOT4
 #undef PF_X8_UDOT4
 #undef PF_X8_SUFFIX
 
-int pf_matmul_rows_q8_0_x8_on(int isa, const pf_q8_0_x8 *weights, int blocks, int r0, int r1,
-                              const pf_q8_block *x, int ntok, float *y, size_t ys) {
+int pf_matmul_rows_u8_x8_on(int isa, const pf_u8_x8 *weights, float bias, int blocks, int r0, int r1,
+                            const pf_q8_block *x, int ntok, float *y, size_t ys) {
     if (r0 % 8 != 0 || r1 % 8 != 0) return 0;
     switch (isa) {
-    case PF_ISA_AVX2: pf_q8_0_x8_rows_avx2(weights, blocks, r0, r1, x, ntok, y, ys); return 1;
-    case PF_ISA_AVXVNNI: pf_q8_0_x8_rows_vnni(weights, blocks, r0, r1, x, ntok, y, ys); return 1;
-    case PF_ISA_AVX512VNNI: pf_q8_0_x8_rows_vnni512(weights, blocks, r0, r1, x, ntok, y, ys); return 1;
+    case PF_ISA_AVX2: pf_u8_x8_rows_avx2(weights, bias, blocks, r0, r1, x, ntok, y, ys); return 1;
+    case PF_ISA_AVXVNNI: pf_u8_x8_rows_vnni(weights, bias, blocks, r0, r1, x, ntok, y, ys); return 1;
+    case PF_ISA_AVX512VNNI: pf_u8_x8_rows_vnni512(weights, bias, blocks, r0, r1, x, ntok, y, ys); return 1;
     default: return 0;
     }
 }
@@ -143,9 +165,9 @@ int pf_matmul_rows_q4_1_x8_on(int isa, const pf_q4_1_x8 *weights, int blocks, in
     }
 }
 #else
-int pf_matmul_rows_q8_0_x8_on(int isa, const pf_q8_0_x8 *weights, int blocks, int r0, int r1,
-                              const pf_q8_block *x, int ntok, float *y, size_t ys) {
-    (void)isa; (void)weights; (void)blocks; (void)r0; (void)r1; (void)x; (void)ntok; (void)y; (void)ys;
+int pf_matmul_rows_u8_x8_on(int isa, const pf_u8_x8 *weights, float bias, int blocks, int r0, int r1,
+                            const pf_q8_block *x, int ntok, float *y, size_t ys) {
+    (void)isa; (void)weights; (void)bias; (void)blocks; (void)r0; (void)r1; (void)x; (void)ntok; (void)y; (void)ys;
     return 0;
 }
 int pf_matmul_rows_q4_1_x8_on(int isa, const pf_q4_1_x8 *weights, int blocks, int r0, int r1,

@@ -1,11 +1,12 @@
 import CKernels
 
-/// A Q4_1 or Q8_0 matrix's rows copied into groups of eight interleaved rows (`pf_q4_1_x8`,
-/// `pf_q8_0_x8`, CKernels' interleaved.c), for the 8-bit path: one vector lane per row, so a
-/// block's integer dot product for eight rows is eight `vpdpbusd` into one vector and its
-/// scaling one multiply-add pair, instead of four vector operations per block and row. On one
-/// core: Q4_1 2.7–3.7× the row-by-row kernel, Q8_0 1.7–3.7× (1 to 64 tokens). Bytes per 8 rows
-/// and block: Q4_1 192 against 160, Q8_0 288 against 272 (the scales are stored as floats).
+/// A Q4_1, Q8_0 or Q5_0 matrix's rows copied into groups of eight interleaved rows (`pf_q4_1_x8`,
+/// and `pf_u8_x8` of whole unsigned bytes for the other two; CKernels' interleaved.c), for the
+/// 8-bit path: one vector lane per row, so a block's integer dot product for eight rows is eight
+/// `vpdpbusd` into one vector and its scaling one multiply-add pair, instead of four vector
+/// operations per block and row. On one core: Q4_1 2.7–3.7× the row-by-row kernel, Q8_0
+/// 1.7–3.7× (1 to 64 tokens). Bytes per 8 rows and block: Q4_1 192 against 160, Q8_0 288
+/// against 272, Q5_0 288 against 176 (the scales are stored as floats, Q5_0's quants as bytes).
 ///
 /// The copy owns its memory; a ``WeightMatrix`` made by ``matrix(_:)`` points into it and must
 /// not outlive it. Its outputs differ from the row-by-row kernel's in rounding only (another
@@ -17,17 +18,17 @@ public final class InterleavedWeights: @unchecked Sendable {
 
     /// Whether matrices of `type` with `rowCount` rows have an interleaved form.
     public static func canInterleave(type: WeightType, rowCount: Int) -> Bool {
-        (type == .q4_1 || type == .q8_0) && rowCount % 8 == 0 && rowCount > 0
+        (type == .q4_1 || type == .q8_0 || type == .q5_0) && rowCount % 8 == 0 && rowCount > 0
     }
 
     /// Bytes of the copy of `rowCount` rows of `blocks` blocks of `type`.
     static func byteCount(type: WeightType, rowCount: Int, blocks: Int) -> Int {
-        type == .q4_1 ? pf_q4_1_x8_bytes(Int32(rowCount), Int32(blocks)) : pf_q8_0_x8_bytes(Int32(rowCount), Int32(blocks))
+        type == .q4_1 ? pf_q4_1_x8_bytes(Int32(rowCount), Int32(blocks)) : pf_u8_x8_bytes(Int32(rowCount), Int32(blocks))
     }
 
     /// Bytes of one group of eight rows' block.
     static func groupBlockBytes(_ type: WeightType) -> Int {
-        type == .q4_1 ? MemoryLayout<pf_q4_1_x8>.stride : MemoryLayout<pf_q8_0_x8>.stride
+        type == .q4_1 ? MemoryLayout<pf_q4_1_x8>.stride : MemoryLayout<pf_u8_x8>.stride
     }
 
     /// The interleaved copy of `w`, or nil when it has none (``canInterleave(type:rowCount:)``).
@@ -40,17 +41,23 @@ public final class InterleavedWeights: @unchecked Sendable {
         let out = storage, groupBytes = Self.groupBlockBytes(type)
         pool.parallelRanges(w.rowCount, granularity: 8, chunks: pool.threadCount * 4) { rows in
             let destination = out + rows.lowerBound / 8 * blocks * groupBytes
-            if type == .q4_1 {
-                pf_q4_1_x8_pack(w.row(rows.lowerBound), w.bytesPerRow, Int32(rows.count), Int32(blocks),
-                                destination.assumingMemoryBound(to: pf_q4_1_x8.self))
-            } else {
-                pf_q8_0_x8_pack(w.row(rows.lowerBound), w.bytesPerRow, Int32(rows.count), Int32(blocks),
-                                destination.assumingMemoryBound(to: pf_q8_0_x8.self))
+            let source = w.row(rows.lowerBound), count = Int32(rows.count)
+            switch type {
+            case .q4_1:
+                pf_q4_1_x8_pack(source, w.bytesPerRow, count, Int32(blocks), destination.assumingMemoryBound(to: pf_q4_1_x8.self))
+            case .q8_0:
+                pf_q8_0_x8_pack(source, w.bytesPerRow, count, Int32(blocks), destination.assumingMemoryBound(to: pf_u8_x8.self))
+            default:
+                pf_q5_0_x8_pack(source, w.bytesPerRow, count, Int32(blocks), destination.assumingMemoryBound(to: pf_u8_x8.self))
             }
         }
     }
 
     deinit { storage.deallocate() }
+
+    /// What the unsigned bytes of a `pf_u8_x8` copy of `type` are offset by: a block stands for
+    /// d·(u − bias).
+    static func bias(_ type: WeightType) -> Float { type == .q8_0 ? 128 : 16 }
 
     /// `w` (the matrix this copy was made from) reading its 8-bit products from the copy.
     public func matrix(_ w: WeightMatrix) -> WeightMatrix {

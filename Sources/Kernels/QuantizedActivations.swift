@@ -97,8 +97,8 @@ extension Matmul {
             let done = w.type == .q4_1
                 ? pf_matmul_rows_q4_1_x8_on(isa, packed.assumingMemoryBound(to: pf_q4_1_x8.self), blocks, r0, r1, x,
                                             Int32(tokenCount), y, yStride)
-                : pf_matmul_rows_q8_0_x8_on(isa, packed.assumingMemoryBound(to: pf_q8_0_x8.self), blocks, r0, r1, x,
-                                            Int32(tokenCount), y, yStride)
+                : pf_matmul_rows_u8_x8_on(isa, packed.assumingMemoryBound(to: pf_u8_x8.self), InterleavedWeights.bias(w.type),
+                                          blocks, r0, r1, x, Int32(tokenCount), y, yStride)
             precondition(done == 1, "interleaved rows \(rows) are not whole groups of 8")
             return
         }

@@ -70,7 +70,7 @@ public struct WeightMatrix: @unchecked Sendable {
     public init(type: WeightType, rowCount: Int, columnCount: Int, base: UnsafeRawPointer, interleaved: UnsafeRawPointer? = nil) {
         precondition(columnCount % type.elementsPerGroup == 0, "rows must be whole blocks of \(type.elementsPerGroup) elements")
         precondition(interleaved == nil || InterleavedWeights.canInterleave(type: type, rowCount: rowCount),
-                     "only Q4_1 and Q8_0 matrices of whole groups of 8 rows are interleaved")
+                     "only Q4_1, Q8_0 and Q5_0 matrices of whole groups of 8 rows are interleaved")
         self.type = type
         self.rowCount = rowCount
         self.columnCount = columnCount

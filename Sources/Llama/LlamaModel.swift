@@ -28,8 +28,8 @@ public final class LlamaModel: Sendable {
             style: c.architecture.ropeStyle)
     }
 
-    /// The weights of the 8-bit activation path: ``weights`` with the Q4_1 and Q8_0 matrices
-    /// interleaved (``InterleavedWeights``: a copy of those matrices, 1.2× and 1.06× their bytes; the
+    /// The weights of the 8-bit activation path: ``weights`` with the Q4_1, Q8_0 and Q5_0 matrices
+    /// interleaved (``InterleavedWeights``: a copy of those matrices, 1.2×, 1.06× and 1.64× their bytes; the
     /// tied output matrix too, while the embedding lookups keep reading the original), made on the
     /// first call, so that a model only ever run in fp32 holds no copy. The same on the portable
     /// path, which has no 8-bit kernels.

@@ -96,7 +96,7 @@ public struct LlamaWeights: @unchecked Sendable {
 }
 
 extension LlamaWeights {
-    /// These weights with their Q4_1 and Q8_0 matrices interleaved for the 8-bit path
+    /// These weights with their Q4_1, Q8_0 and Q5_0 matrices interleaved for the 8-bit path
     /// (``InterleavedWeights``), and the copies, which must outlive the weights returned. A fused
     /// group (q|k|v, gate|up) is interleaved only when each of its matrices has whole groups of
     /// 8 rows, so a share of its parallel loop always starts on one.

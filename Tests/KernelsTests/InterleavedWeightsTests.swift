@@ -12,7 +12,7 @@ import TestSupport
 struct InterleavedWeightsTests {
     static let rows = 24, columns = 160  // three groups of eight rows, five blocks
 
-    static let types: [(WeightType, GGMLType)] = [(.q4_1, .q4_1), (.q8_0, .q8_0)]
+    static let types: [(WeightType, GGMLType)] = [(.q4_1, .q4_1), (.q8_0, .q8_0), (.q5_0, .q5_0)]
 
     struct Fixture {
         let type: WeightType
@@ -62,6 +62,7 @@ struct InterleavedWeightsTests {
         #expect(InterleavedWeights.canInterleave(type: .q4_1, rowCount: 576))
         #expect(!InterleavedWeights.canInterleave(type: .q4_1, rowCount: 12))
         #expect(InterleavedWeights.canInterleave(type: .q8_0, rowCount: 49152))
+        #expect(InterleavedWeights.canInterleave(type: .q5_0, rowCount: 2048))
         #expect(!InterleavedWeights.canInterleave(type: .q6_K, rowCount: 576))
         #expect(!InterleavedWeights.canInterleave(type: .q4_1, rowCount: 0))
     }
@@ -85,14 +86,18 @@ struct InterleavedWeightsTests {
                         #expect(abs(Double(got) - expected) <= 0.01 * magnitude, "t\(t) r\(r)")
                         #expect(abs(got - rowByRow[t * Self.rows + r]) <= 1e-5 * Float(magnitude), "t\(t) r\(r)")
                         // acc = fma(m, s, fma(Float(Σ qw·qx)·dx, dw, acc)) per block; Q8_0's
-                        // quants biased by +128, and m = −128·dw.
+                        // quants biased by +128 and m = −128·dw, Q5_0's unbiased (0..31), m = −16·dw.
                         var acc: Float = 0
                         for k in 0..<blocks {
                             let xb = x[t * blocks + k]
-                            let blockBytes = f.type == .q4_1 ? 20 : 34
+                            let blockBytes = [WeightType.q4_1: 20, .q8_0: 34, .q5_0: 22][f.type]!
                             let block = raw.baseAddress! + (r * blocks + k) * blockBytes
                             let dw = Float(block.loadUnaligned(as: Float16.self))
-                            let m = f.type == .q4_1 ? Float(block.loadUnaligned(fromByteOffset: 2, as: Float16.self)) : -128 * dw
+                            let m = switch f.type {
+                            case .q4_1: Float(block.loadUnaligned(fromByteOffset: 2, as: Float16.self))
+                            case .q8_0: -128 * dw
+                            default: -16 * dw
+                            }
                             var sum: Int32 = 0
                             try withUnsafeBytes(of: xb.q) { xq in
                                 try #require(xq.count == 32)
@@ -102,8 +107,15 @@ struct InterleavedWeightsTests {
                                         let byte = block.load(fromByteOffset: 4 + i, as: UInt8.self)
                                         sum += Int32(byte & 0x0F) * x(i) + Int32(byte >> 4) * x(16 + i)
                                     }
-                                } else {
+                                } else if f.type == .q8_0 {
                                     for i in 0..<32 { sum += (Int32(block.load(fromByteOffset: 2 + i, as: Int8.self)) + 128) * x(i) }
+                                } else {
+                                    let high = block.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
+                                    for i in 0..<32 {
+                                        let byte = Int32(block.load(fromByteOffset: 6 + i % 16, as: UInt8.self))
+                                        let nibble = i < 16 ? byte & 0x0F : byte >> 4
+                                        sum += (nibble | Int32((high >> UInt32(i)) & 1) << 4) * x(i)
+                                    }
                                 }
                             }
                             acc = Self.fma(m, xb.s, Self.fma(Float(sum) * xb.d, dw, acc))

@@ -75,17 +75,21 @@ void pf_q4_1_x8_pack(const void *weights, size_t row_bytes, int rows, int blocks
 int pf_matmul_rows_q4_1_x8_on(int isa, const pf_q4_1_x8 *weights, int blocks, int r0, int r1,
                               const pf_q8_block *x, int ntok, float *y, size_t ys);
 
-/// Eight Q8_0 rows' block k, interleaved: lane `r` of vector `e` of `qs` holds row r's bytes
-/// 4e..4e+3 plus 128 (unsigned); `d` the rows' scales.
-typedef struct { uint8_t qs[256]; float d[8]; } pf_q8_0_x8;
+/// Eight rows' block k as unsigned bytes, interleaved: lane `r` of vector `e` of `qs` holds row
+/// r's quants 4e..4e+3 as u = q + bias' (Q8_0: q + 128; Q5_0: its 5-bit quants as they are), the
+/// block standing for d·(u − bias) with bias 128 (Q8_0) or 16 (Q5_0); `d` the rows' scales.
+typedef struct { uint8_t qs[256]; float d[8]; } pf_u8_x8;
 
-/// Bytes of the interleaved copy of `rows` (a multiple of 8) Q8_0 rows of `blocks` blocks.
-size_t pf_q8_0_x8_bytes(int rows, int blocks);
+/// Bytes of the unsigned-byte interleaved copy of `rows` (a multiple of 8) rows of `blocks` blocks.
+size_t pf_u8_x8_bytes(int rows, int blocks);
 /// Writes the interleaved copy of `rows` (a multiple of 8) Q8_0 rows (`row_bytes` apart) to `out`.
-void pf_q8_0_x8_pack(const void *weights, size_t row_bytes, int rows, int blocks, pf_q8_0_x8 *out);
-/// pf_matmul_rows_q4_1_x8_on for an interleaved Q8_0 matrix.
-int pf_matmul_rows_q8_0_x8_on(int isa, const pf_q8_0_x8 *weights, int blocks, int r0, int r1,
-                              const pf_q8_block *x, int ntok, float *y, size_t ys);
+void pf_q8_0_x8_pack(const void *weights, size_t row_bytes, int rows, int blocks, pf_u8_x8 *out);
+/// Writes the interleaved copy of `rows` (a multiple of 8) Q5_0 rows (`row_bytes` apart) to `out`.
+void pf_q5_0_x8_pack(const void *weights, size_t row_bytes, int rows, int blocks, pf_u8_x8 *out);
+/// pf_matmul_rows_q4_1_x8_on for an unsigned-byte interleaved matrix whose blocks stand for
+/// d·(u − bias) (128 for Q8_0, 16 for Q5_0).
+int pf_matmul_rows_u8_x8_on(int isa, const pf_u8_x8 *weights, float bias, int blocks, int r0, int r1,
+                            const pf_q8_block *x, int ntok, float *y, size_t ys);
 
 /// The `pause` hint for spin-wait loops.
 static inline void pf_cpu_pause(void) {

@@ -1,7 +1,9 @@
-// The 8-row interleaved Q8_0 kernel, included once per instruction set by interleaved.c after
-// q4_1_x8.h (the same PF_X8_TARGET, PF_X8_UDOT4 and PF_X8_SUFFIX). The weights are stored biased,
-// u = q + 128 (0..255), so that one unsigned·signed product per byte holds: Σ u·x = Σ q·x +
-// 128·Σx, and the 128·Σx comes back out through the offset term with m = −128·dw (exact).
+// The 8-row interleaved kernel of whole unsigned bytes (pf_u8_x8: Q8_0, Q5_0), included once per
+// instruction set by interleaved.c after q4_1_x8.h (the same PF_X8_TARGET, PF_X8_UDOT4 and
+// PF_X8_SUFFIX). A block stands for dw·(u − bias): Q8_0 stored biased, u = q + 128 (0..255), Q5_0
+// as its quants 0..31 with their own bias 16. One unsigned·signed product per byte then holds:
+// Σ u·x = Σ (u − bias)·x + bias·Σx, and bias·Σx comes back out through the offset term with
+// m = −bias·dw (exact: the biases are powers of two).
 #define PF_X8_CAT2(a, b) a##b
 #define PF_X8_CAT(a, b) PF_X8_CAT2(a, b)
 #define PF_X8_NAME(base) PF_X8_CAT(base, PF_X8_SUFFIX)
@@ -21,24 +23,25 @@
         s = _mm256_add_epi32(s0, s1);                                                                  \
     } while (0)
 
-/// acc = fma(m, sx, fma(Σ·dx, dw, acc)) with m = −128·dw.
+/// acc = fma(m, sx, fma(Σ·dx, dw, acc)) with m = −bias·dw (`minus_bias`: −bias).
 #define PF_X8_ACCUMULATE(acc, s, blk, xb)                                                              \
     do {                                                                                               \
         __m256 dw = _mm256_loadu_ps((blk)->d);                                                         \
-        acc = _mm256_fmadd_ps(_mm256_mul_ps(dw, _mm256_set1_ps(-128.0f)), _mm256_set1_ps((xb)->s),     \
+        acc = _mm256_fmadd_ps(_mm256_mul_ps(dw, minus_bias), _mm256_set1_ps((xb)->s),     \
                               _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps((xb)->d)), dw, acc)); \
     } while (0)
 
-PF_X8_TARGET static void PF_X8_NAME(pf_q8_0_x8_rows)(const pf_q8_0_x8 *w, int blocks, int r0, int r1,
-                                                     const pf_q8_block *x, int ntok, float *y, size_t ys) {
+PF_X8_TARGET static void PF_X8_NAME(pf_u8_x8_rows)(const pf_u8_x8 *w, float bias, int blocks, int r0, int r1,
+                                                   const pf_q8_block *x, int ntok, float *y, size_t ys) {
+    const __m256 minus_bias = _mm256_set1_ps(-bias);
     for (int r = r0; r < r1; r += 8) {
-        const pf_q8_0_x8 *wr = w + (size_t)(r / 8) * blocks;
+        const pf_u8_x8 *wr = w + (size_t)(r / 8) * blocks;
         int t = 0;
         for (; t + 4 <= ntok; t += 4) {
             const pf_q8_block *x0 = x + (size_t)t * blocks;
             __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
             for (int k = 0; k < blocks; k++) {
-                const pf_q8_0_x8 *b = wr + k;
+                const pf_u8_x8 *b = wr + k;
                 __m256i s;
                 PF_X8_BLOCK_SUM(s, b, (const int32_t *)x0[k].q); PF_X8_ACCUMULATE(a0, s, b, x0 + k);
                 PF_X8_BLOCK_SUM(s, b, (const int32_t *)x0[blocks + k].q); PF_X8_ACCUMULATE(a1, s, b, x0 + blocks + k);
@@ -54,7 +57,7 @@ PF_X8_TARGET static void PF_X8_NAME(pf_q8_0_x8_rows)(const pf_q8_0_x8 *w, int bl
             const pf_q8_block *xt = x + (size_t)t * blocks;
             __m256 a = _mm256_setzero_ps();
             for (int k = 0; k < blocks; k++) {
-                const pf_q8_0_x8 *b = wr + k;
+                const pf_u8_x8 *b = wr + k;
                 __m256i s;
                 PF_X8_BLOCK_SUM(s, b, (const int32_t *)xt[k].q);
                 PF_X8_ACCUMULATE(a, s, b, xt + k);
