@@ -14,6 +14,8 @@ public final class MappedFile: Sendable {
     /// The first byte of the mapping (nil only for an empty file).
     nonisolated(unsafe) public let base: UnsafeRawPointer?
     public let byteCount: Int
+    /// Whether the bytes are the file's pages (not an anonymous copy of them).
+    public let isFileBacked: Bool
 
     public init(path: String) throws(GGUFError) {
         let fd = open(path, O_RDONLY)
@@ -25,6 +27,7 @@ public final class MappedFile: Sendable {
         }
         guard (info.st_mode & S_IFMT) == S_IFREG else { throw .cannotOpen(path: path, reason: "not a regular file") }
         byteCount = Int(info.st_size)
+        isFileBacked = true
         if byteCount == 0 {
             base = nil
             return
@@ -40,6 +43,7 @@ public final class MappedFile: Sendable {
     /// (the fuzzers read their inputs this way).
     public init(copying bytes: UnsafeRawBufferPointer) throws(GGUFError) {
         byteCount = bytes.count
+        isFileBacked = false
         guard !bytes.isEmpty else {
             base = nil
             return
@@ -55,6 +59,19 @@ public final class MappedFile: Sendable {
 
     deinit {
         if let base { munmap(UnsafeMutableRawPointer(mutating: base), byteCount) }
+    }
+
+    /// Tells the kernel that the whole pages inside `range` (bytes of the mapping) will not be
+    /// needed soon, so that they stop counting toward the process's resident memory: a file-backed
+    /// mapping reads them back from the file when they are touched again, so nothing is lost. Does
+    /// nothing for an anonymous copy, whose pages would come back as zeros.
+    public func releaseResidentPages(_ range: Range<Int>) {
+        guard isFileBacked, let base, !range.isEmpty else { return }
+        precondition(range.lowerBound >= 0 && range.upperBound <= byteCount, "range outside the mapping")
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (range.lowerBound + page - 1) / page * page, end = range.upperBound / page * page
+        guard start < end else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, Int32(MADV_DONTNEED))
     }
 
     /// The mapped bytes.

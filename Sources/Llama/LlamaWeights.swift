@@ -107,6 +107,12 @@ extension LlamaWeights {
             return matrices.map { w in
                 guard let copy = InterleavedWeights(w) else { return w }
                 copies.append(copy)
+                // The 8-bit path reads the copy; the original's pages need not stay resident
+                // (read back from the file if the fp32 path or an embedding lookup wants them).
+                if let start = file.mapping.base {
+                    let offset = w.base - start
+                    file.mapping.releaseResidentPages(offset..<offset + w.byteCount)
+                }
                 return copy.matrix(w)
             }
         }
