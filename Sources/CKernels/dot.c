@@ -139,10 +139,69 @@ PF_AVX2 static inline float pf_hsum(__m256 v) {
     return _mm_cvtss_f32(q) + _mm_cvtss_f32(_mm_shuffle_ps(q, q, 1));
 }
 
+// Prefill: a weight row decoded once per block of tokens, into memory the tile reads back (L1):
+// each block's four vectors exactly as the decoder makes them, its scale (1 for unscaled types:
+// fma(1, p, acc) rounds as acc + p does) and offset. Rows of up to PF_DECODED_BLOCKS blocks.
+#define PF_DECODED_BLOCKS 128
+typedef struct {
+    float q[PF_DECODED_BLOCKS * 32] __attribute__((aligned(32)));
+    float scale[PF_DECODED_BLOCKS], offset[PF_DECODED_BLOCKS];
+} pf_decoded;
+
+// `nr` (1 or 2) decoded rows against `nt` (1 to 4) tokens: per (row, token) the operations of
+// the kernels below, block by block, so the bits are theirs; x is loaded once for both rows and
+// a decoded block once per token. Constant `nr` and `nt` at every call (always inlined).
+PF_AVX2 static inline __attribute__((always_inline)) void pf_decoded_tile(
+    const pf_decoded *ra, const pf_decoded *rb, const int nr, int blocks, const float *x, size_t xs,
+    const float *sums, size_t ss, const int nt, int has_offset, float *y, size_t ys) {
+    const pf_decoded *rows[2] = {ra, rb};
+    __m256 acc[2][4];
+    float off[2][4];
+    for (int i = 0; i < nr; i++)
+        for (int t = 0; t < nt; t++) { acc[i][t] = _mm256_setzero_ps(); off[i][t] = 0; }
+    for (int k = 0; k < blocks; k++) {
+        for (int t = 0; t < nt; t++) {
+            const float *xb = x + (size_t)t * xs + (size_t)k * 32;
+            __m256 x0 = _mm256_loadu_ps(xb), x1 = _mm256_loadu_ps(xb + 8);
+            __m256 x2 = _mm256_loadu_ps(xb + 16), x3 = _mm256_loadu_ps(xb + 24);
+            for (int i = 0; i < nr; i++) {
+                const float *q = rows[i]->q + (size_t)k * 32;
+                __m256 p = _mm256_mul_ps(_mm256_load_ps(q), x0);
+                p = _mm256_fmadd_ps(_mm256_load_ps(q + 8), x1, p);
+                p = _mm256_fmadd_ps(_mm256_load_ps(q + 16), x2, p);
+                p = _mm256_fmadd_ps(_mm256_load_ps(q + 24), x3, p);
+                acc[i][t] = _mm256_fmadd_ps(_mm256_set1_ps(rows[i]->scale[k]), p, acc[i][t]);
+            }
+        }
+        if (has_offset)
+            for (int i = 0; i < nr; i++)
+                for (int t = 0; t < nt; t++) off[i][t] = __builtin_fmaf(rows[i]->offset[k], sums[(size_t)t * ss + k], off[i][t]);
+    }
+    for (int i = 0; i < nr; i++)
+        for (int t = 0; t < nt; t++) y[(size_t)t * ys + i] = pf_hsum(acc[i][t]) + off[i][t];
+}
+
+// Tokens t0 ..< t1 (at least 4) of `nr` decoded rows: tiles of four tokens, then the rest.
+PF_AVX2 static inline __attribute__((always_inline)) void pf_decoded_tokens(
+    const pf_decoded *ra, const pf_decoded *rb, const int nr, int blocks, const float *x, size_t k,
+    const float *sums, int t0, int t1, int has_offset, float *y, size_t ys) {
+    int t = t0;
+    for (; t + 4 <= t1; t += 4)
+        pf_decoded_tile(ra, rb, nr, blocks, x + (size_t)t * k, k, sums + (size_t)t * blocks, blocks, 4, has_offset,
+                        y + (size_t)t * ys, ys);
+    switch (t1 - t) {
+    case 3: pf_decoded_tile(ra, rb, nr, blocks, x + (size_t)t * k, k, sums + (size_t)t * blocks, blocks, 3, has_offset, y + (size_t)t * ys, ys); break;
+    case 2: pf_decoded_tile(ra, rb, nr, blocks, x + (size_t)t * k, k, sums + (size_t)t * blocks, blocks, 2, has_offset, y + (size_t)t * ys, ys); break;
+    case 1: pf_decoded_tile(ra, rb, nr, blocks, x + (size_t)t * k, k, sums + (size_t)t * blocks, blocks, 1, has_offset, y + (size_t)t * ys, ys); break;
+    default: break;
+    }
+}
+
 #define PF_ACC(acc, p, b, scaled) \
     acc = (scaled) ? _mm256_fmadd_ps(_mm256_set1_ps((b).scale), (p), acc) : _mm256_add_ps(acc, (p))
 
 #define PF_DEFINE_DOT(NAME, DECODE, BYTES, GROUP, SCALED, OFFSET)                                       \
+enum { NAME##_has_offset = (OFFSET) };                                                                  \
 PF_AVX2 static inline void NAME##_avx2(const uint8_t *row, int blocks, const float *x, size_t xs,              \
                                 const float *sums, size_t ss, int ntok, float *y, size_t ys) {          \
     if (ntok == 4) {                                                                                    \
@@ -176,6 +235,16 @@ PF_AVX2 static inline void NAME##_avx2(const uint8_t *row, int blocks, const flo
             if (OFFSET) o = __builtin_fmaf(b.offset, st[k], o);                                         \
         }                                                                                               \
         y[(size_t)t * ys] = pf_hsum(a) + o;                                                             \
+    }                                                                                                   \
+}                                                                                                       \
+/* The row's blocks decoded once into `d` (prefill: shared by a block of tokens). */                 \
+PF_AVX2 static inline void NAME##_decode_row(const uint8_t *row, int blocks, pf_decoded *d) {           \
+    PF_FOR_EACH_BLOCK(k, j, at, GROUP, BYTES) {                                                         \
+        pf_block b; DECODE(row + at, j, &b);                                                            \
+        float *q = d->q + (size_t)k * 32;                                                               \
+        _mm256_store_ps(q, b.q0); _mm256_store_ps(q + 8, b.q1);                                         \
+        _mm256_store_ps(q + 16, b.q2); _mm256_store_ps(q + 24, b.q3);                                   \
+        d->scale[k] = (SCALED) ? b.scale : 1.0f; d->offset[k] = b.offset;                               \
     }                                                                                                   \
 }                                                                                                       \
 /* One token, two rows (decode): two independent accumulator chains, the same operations per row. */ \
@@ -215,6 +284,24 @@ PF_DEFINE_DOT(pf_dot_q6_k, pf_decode_q6_k, 210, 8, 1, 0)
 PF_AVX2 static void NAME##_rows(const uint8_t *w, size_t row_bytes, int blocks, int r0, int r1,          \
                                 const float *x, int ntok, const float *sums, float *y, size_t ys) {     \
     const size_t k = (size_t)blocks * 32;                                                               \
+    if (ntok >= 4 && blocks <= PF_DECODED_BLOCKS) {                                                     \
+        /* Prefill: rows decoded once per block of tokens, two at a time. */                            \
+        pf_decoded da, db;                                                                              \
+        for (int t0 = 0; t0 < ntok; t0 += PF_TOKEN_BLOCK) {                                             \
+            int t1 = t0 + PF_TOKEN_BLOCK < ntok ? t0 + PF_TOKEN_BLOCK : ntok;                           \
+            int r = r0;                                                                                 \
+            for (; r + 2 <= r1; r += 2) {                                                               \
+                NAME##_decode_row(w + (size_t)r * row_bytes, blocks, &da);                              \
+                NAME##_decode_row(w + (size_t)(r + 1) * row_bytes, blocks, &db);                        \
+                pf_decoded_tokens(&da, &db, 2, blocks, x, k, sums, t0, t1, NAME##_has_offset, y + r, ys); \
+            }                                                                                           \
+            if (r < r1) {                                                                               \
+                NAME##_decode_row(w + (size_t)r * row_bytes, blocks, &da);                              \
+                pf_decoded_tokens(&da, &da, 1, blocks, x, k, sums, t0, t1, NAME##_has_offset, y + r, ys); \
+            }                                                                                           \
+        }                                                                                               \
+        return;                                                                                         \
+    }                                                                                                   \
     for (int t0 = 0; t0 < ntok; t0 += PF_TOKEN_BLOCK) {                                                 \
         int t1 = t0 + PF_TOKEN_BLOCK < ntok ? t0 + PF_TOKEN_BLOCK : ntok;                               \
         int r = r0;                                                                                     \

@@ -57,12 +57,19 @@ struct MatmulTests {
         }
     }
 
+    /// Shapes (rows, plain columns, tokens) for the paths' comparison: the C kernel's prefill
+    /// decodes rows once per 64 tokens, two at a time, for rows of up to 128 blocks; a lone last
+    /// row, a short last block of tokens, and wider rows (the row-by-row fallback) are covered.
+    static let pathShapes = [(9, 160, 6), (3, 96, 67), (1, 64, 4), (2, 4128, 5)]
+
     /// The C and Swift kernels compute the same operations in the same order: the same bits.
-    @Test(.enabled(if: KernelPath.avx2.isAvailable, "this CPU has no AVX2: only the portable path runs"), arguments: Array(types.indices))
-    func pathsAgreeBitForBit(typeIndex: Int) throws {
+    @Test(.enabled(if: KernelPath.avx2.isAvailable, "this CPU has no AVX2: only the portable path runs"),
+          arguments: Array(types.indices), Array(pathShapes.indices))
+    func pathsAgreeBitForBit(typeIndex: Int, shapeIndex: Int) throws {
         let (type, ggml) = Self.types[typeIndex]
         var rng = SeededRandom(seed: UInt64(typeIndex))
-        let rows = 9, columns = Self.columns(type, 160), tokens = 6
+        let (rows, plainColumns, tokens) = Self.pathShapes[shapeIndex]
+        let columns = plainColumns > 4096 ? (type.blocksPerGroup > 1 ? 4352 : plainColumns) : Self.columns(type, plainColumns)
         let encoded = Quantize.encode((0..<rows * columns).map { _ in rng.nextFloat(in: -1...1) }, as: ggml)
         let x = (0..<tokens * columns).map { _ in rng.nextFloat(in: -2...2) }
         var results: [[Float]] = []
@@ -76,7 +83,7 @@ struct MatmulTests {
             }
             results.append(y)
         }
-        #expect(results[0] == results[1], "\(type)")
+        #expect(results[0] == results[1], "\(type) \(rows)×\(columns), \(tokens) tokens")
     }
 
     @Test(arguments: Array(types.indices))
