@@ -50,6 +50,7 @@ public final class BenchContext {
         c.tokensPerPage = tokensPerPage
         c.kvMemory = .tokens(budgetTokens)
         c.prefixCaching = prefixCaching
+        c.activationPrecision = plan.activations ?? .f32
         return c
     }
 

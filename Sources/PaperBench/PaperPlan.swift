@@ -1,3 +1,4 @@
+import Kernels
 /// Every experiment's parameters for one run of the bench, at one of three scales. Recorded in
 /// `results.json`, so a report says exactly what it measured.
 public struct PaperPlan: Sendable, Hashable, Codable {
@@ -13,6 +14,9 @@ public struct PaperPlan: Sendable, Hashable, Codable {
     public var perplexity: PerplexityExperiment
     /// The keys of the experiments this run runs (``PaperBench/experimentKeys``), nil for all.
     public var experiments: [String]?
+    /// The activations of every engine of the run: nil (as in results written before there was
+    /// a choice) is the default, exact fp32.
+    public var activations: ActivationPrecision?
 
     /// Whether the experiment of `key` is part of this run.
     public func runs(_ key: String) -> Bool { experiments?.contains(key) ?? true }
@@ -20,7 +24,7 @@ public struct PaperPlan: Sendable, Hashable, Codable {
     public init(
         scale: String, seed: UInt64 = 2025, latency: LatencyExperiment, mixedBatch: MixedBatchExperiment,
         growingChat: GrowingChatExperiment, pageSizes: PageSizeExperiment, longGeneration: LongGenerationExperiment,
-        perplexity: PerplexityExperiment, experiments: [String]? = nil
+        perplexity: PerplexityExperiment, experiments: [String]? = nil, activations: ActivationPrecision? = nil
     ) {
         self.scale = scale
         self.seed = seed
@@ -31,6 +35,7 @@ public struct PaperPlan: Sendable, Hashable, Codable {
         self.longGeneration = longGeneration
         self.perplexity = perplexity
         self.experiments = experiments
+        self.activations = activations
     }
 
     /// Under 10 minutes on two cores: shorter lengths and batches, 8 perplexity windows.

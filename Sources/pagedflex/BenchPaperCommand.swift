@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Kernels
 import PaperBench
 
 /// `pagedflex bench paper`: the paper's whole evaluation on the real model, written as a report
@@ -34,6 +35,9 @@ struct BenchPaperCommand: AsyncParsableCommand {
     @Option(help: "Tokens each mixed-batch request generates (the scale's default: 32). The batch's prompts are the same; more generated tokens make decoding, where admitting more sequences at once pays, a larger part of its work.")
     var mixedGenerate: Int?
 
+    @Option(help: "Activations of every engine of the run: f32 (exact, default) or q8 (8-bit, faster, as llama.cpp).")
+    var activations: ActivationPrecision = .f32
+
     @Flag(help: "Write REPORT.md in --out again from the results.json there, measuring nothing.")
     var reportOnly = false
 
@@ -63,6 +67,7 @@ struct BenchPaperCommand: AsyncParsableCommand {
         var plan = quick ? PaperPlan.quick : full ? PaperPlan.full : long ? PaperPlan.long : PaperPlan.standard
         if let seed { plan.seed = seed }
         if let mixedGenerate { plan.mixedBatch.generatedTokens = mixedGenerate }
+        if activations != .f32 { plan.activations = activations }
         if let experiments { plan.experiments = selectedExperiments(experiments) }
         let referenceText = Peers.directory.deletingLastPathComponent().appendingPathComponent("reference/GPL-3.txt")
         guard let text = try? String(contentsOf: referenceText, encoding: .utf8) else {

@@ -111,6 +111,31 @@ import Testing
         #expect(messages.contains { $0.contains("Mixed batch FAILED") })
     }
 
+    /// `--activations q8` reaches every engine of the run (the perplexity moves off the exact
+    /// path's), the report says which activations ran, and results from before the choice
+    /// existed read as the exact default.
+    @Test func theRunsActivationsReachItsEnginesAndItsReport() async throws {
+        var plan = TinyBench.plan
+        plan.experiments = ["perplexity"]
+        let (_, exact, _) = try await TinyBench.run(plan)
+        plan.activations = .q8
+        let (folder, eightBit, _) = try await TinyBench.run(plan)
+        let exactRuns = try #require(exact.perplexity?.result).runs, eightBitRuns = try #require(eightBit.perplexity?.result).runs
+        #expect(exactRuns[0].perWindowMeanNLL != eightBitRuns[0].perWindowMeanNLL)
+        #expect(abs(exactRuns[0].perplexity / eightBitRuns[0].perplexity - 1) < 0.05)
+        let report = try String(contentsOf: folder.appendingPathComponent("REPORT.md"), encoding: .utf8)
+        #expect(report.contains("| activations | q8 (8-bit"))
+        #expect(PaperReport.markdown(exact).contains("| activations | f32 (exact"))
+
+        var json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("results.json"))) as? [String: Any])
+        var storedPlan = try #require(json["plan"] as? [String: Any])
+        #expect(storedPlan["activations"] as? String == "q8")
+        storedPlan["activations"] = nil
+        json["plan"] = storedPlan
+        let older = try PaperResults.decoder.decode(PaperResults.self, from: JSONSerialization.data(withJSONObject: json))
+        #expect(older.plan.activations == nil && PaperReport.markdown(older).contains("| activations | f32 (exact"))
+    }
+
     @Test func llamaCppsPerplexityIsReadFromThePeersResults() throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("llamacpp-\(UUID().uuidString).json")
         try Data(#"{"perplexity": {"perplexity": 24.9966, "n_windows": 8, "window": 512}, "decode": {}}"#.utf8).write(to: file)
