@@ -22,15 +22,23 @@ PF_AVX2 static inline float pf_half(const uint8_t *p) {
 PF_AVX2 static inline __m256 pf_u8x8(__m128i v) { return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(v)); }
 PF_AVX2 static inline __m256 pf_i8x8(__m128i v) { return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(v)); }
 
+// Byte i holds element i (low nibble) and element i + 16 (high): each half of the 16 bytes is
+// widened to 32-bit lanes once (straight from memory), then masked for one vector and shifted
+// for the other. Integer lanes, elements 0-7, 8-15, 16-23, 24-31.
+PF_AVX2 static inline void pf_nibble_lanes(const uint8_t *q, __m256i v[4]) {
+    __m256i first = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)q));
+    __m256i second = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(q + 8)));
+    __m256i mask = _mm256_set1_epi32(0x0F);
+    v[0] = _mm256_and_si256(first, mask);
+    v[1] = _mm256_and_si256(second, mask);
+    v[2] = _mm256_srli_epi32(first, 4);
+    v[3] = _mm256_srli_epi32(second, 4);
+}
 PF_AVX2 static inline void pf_nibbles(const uint8_t *q, pf_block *b) {
-    __m128i raw = _mm_loadu_si128((const __m128i *)q);
-    __m128i mask = _mm_set1_epi8(0x0F);
-    __m128i lo = _mm_and_si128(raw, mask);
-    __m128i hi = _mm_and_si128(_mm_srli_epi16(raw, 4), mask);
-    b->q0 = pf_u8x8(lo);
-    b->q1 = pf_u8x8(_mm_srli_si128(lo, 8));
-    b->q2 = pf_u8x8(hi);
-    b->q3 = pf_u8x8(_mm_srli_si128(hi, 8));
+    __m256i v[4];
+    pf_nibble_lanes(q, v);
+    b->q0 = _mm256_cvtepi32_ps(v[0]); b->q1 = _mm256_cvtepi32_ps(v[1]);
+    b->q2 = _mm256_cvtepi32_ps(v[2]); b->q3 = _mm256_cvtepi32_ps(v[3]);
 }
 
 PF_AVX2 static inline void pf_decode_q4_1(const uint8_t *p, int j, pf_block *b) {
@@ -74,18 +82,23 @@ PF_AVX2 static inline void pf_decode_bf16(const uint8_t *p, int j, pf_block *b) 
     b->q0 = pf_bf16x8(p); b->q1 = pf_bf16x8(p + 16); b->q2 = pf_bf16x8(p + 32); b->q3 = pf_bf16x8(p + 48);
 }
 
-// Q5_0/Q5_1: nibbles as Q4_0, and bit i of qh is bit 4 of element i.
-PF_AVX2 static inline __m256 pf_fifth_bits(uint32_t qh, int first) {
-    __m256i shifts = _mm256_add_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(first));
-    __m256i bits = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int)qh), shifts), _mm256_set1_epi32(1));
-    return _mm256_cvtepi32_ps(_mm256_slli_epi32(bits, 4));
+// Q5_0/Q5_1: nibbles as Q4_0, and bit i of qh is bit 4 of element i (or-ed in as integers, so
+// one conversion per vector).
+PF_AVX2 static inline __m256i pf_fifth_bits(__m256i qh, __m256i shifts) {
+    return _mm256_slli_epi32(_mm256_and_si256(_mm256_srlv_epi32(qh, shifts), _mm256_set1_epi32(1)), 4);
 }
 PF_AVX2 static inline void pf_five_bits(const uint8_t *qs, uint32_t qh, pf_block *b) {
-    pf_nibbles(qs, b);
-    b->q0 = _mm256_add_ps(b->q0, pf_fifth_bits(qh, 0));
-    b->q1 = _mm256_add_ps(b->q1, pf_fifth_bits(qh, 8));
-    b->q2 = _mm256_add_ps(b->q2, pf_fifth_bits(qh, 16));
-    b->q3 = _mm256_add_ps(b->q3, pf_fifth_bits(qh, 24));
+    __m256i v[4];
+    pf_nibble_lanes(qs, v);
+    __m256i bits = _mm256_set1_epi32((int)qh), shifts = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    __m256i eight = _mm256_set1_epi32(8);
+    b->q0 = _mm256_cvtepi32_ps(_mm256_or_si256(v[0], pf_fifth_bits(bits, shifts)));
+    shifts = _mm256_add_epi32(shifts, eight);
+    b->q1 = _mm256_cvtepi32_ps(_mm256_or_si256(v[1], pf_fifth_bits(bits, shifts)));
+    shifts = _mm256_add_epi32(shifts, eight);
+    b->q2 = _mm256_cvtepi32_ps(_mm256_or_si256(v[2], pf_fifth_bits(bits, shifts)));
+    shifts = _mm256_add_epi32(shifts, eight);
+    b->q3 = _mm256_cvtepi32_ps(_mm256_or_si256(v[3], pf_fifth_bits(bits, shifts)));
 }
 PF_AVX2 static inline void pf_decode_q5_0(const uint8_t *p, int j, pf_block *b) {
     (void)j;
