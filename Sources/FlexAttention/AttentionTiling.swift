@@ -6,8 +6,8 @@
 /// size, the batch it is in, how its prompt was chunked, or which thread ran it.
 ///
 /// ```
-///  positions  0 ........ 31 32 ....... 63  ...  480 ...... 511 512 ...... 543 ...
-///             └─ KV tile 0 ┘└─ KV tile 1 ┘       └ KV tile 15 ┘└ KV tile 16 ┘
+///  positions  0 ........ 31 32 ....... 63  ...  96 ....... 127 128 ...... 159 ...
+///             └─ KV tile 0 ┘└─ KV tile 1 ┘       └─ KV tile 3 ┘└─ KV tile 4 ┘
 ///             └──────────────────── chunk 0 ──────────────────┘└── chunk 1 ──── ...
 /// ```
 public enum AttentionTiling {
@@ -15,9 +15,11 @@ public enum AttentionTiling {
     public static let kvTileLength = 32
     /// Query rows per query tile: the unit of ``BlockMask`` rows and of prefill work.
     public static let queryTileLength = 16
-    /// Key positions per chunk: decode splits long contexts across the cores at these
-    /// boundaries and merges the partial softmax states in chunk order.
-    public static let chunkLength = 512
+    /// Key positions per chunk: decode splits a context across the cores at these boundaries
+    /// and merges the partial softmax states in chunk order. Short, so that a decode step of a
+    /// few hundred positions (whose keys come cold from memory after a step's weights went
+    /// through the caches) runs on every core; a merge costs one state rescale per chunk.
+    public static let chunkLength = 128
     /// KV tiles per chunk.
     public static let tilesPerChunk = chunkLength / kvTileLength
 

@@ -36,7 +36,7 @@ import TestSupport
         #expect(ReferenceAttention.normalizedMeanSquaredError(batched, expected) < 1e-10)
     }
 
-    /// F32 over two chunks of 512 positions; F16 and int8 shorter, for their two paths (a one-row
+    /// F32 over five chunks of 128 positions; F16 and int8 shorter, for their two paths (a one-row
     /// step converts keys as it loads them, longer steps widen each tile once).
     @Test("prefill in one step, in chunks, or token by token gives the same bits per row",
           arguments: [(KVElementType.f32, 600), (.f16, 120), (.int8, 120)])

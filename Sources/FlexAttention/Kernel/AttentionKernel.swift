@@ -61,7 +61,8 @@ public struct AttentionKernel<Score: ScoreMod> {
                                  blockMask: blockMask, scoreMod: scoreMod)
         let units = workspace.units
         // Small calls stay on the caller: waking the pool costs more than it saves.
-        let threads = steps < Self.minimumStepsPerThread * 2 ? 1 : min(pool.threadCount, steps / Self.minimumStepsPerThread)
+        let work = steps * shape.headSize
+        let threads = work < Self.minimumWorkPerThread * 2 ? 1 : min(pool.threadCount, work / Self.minimumWorkPerThread)
         let slotCount = max(1, min(threads, units.count))
         let slotFloats = pass.slotFloatCount
         workspace.reserve(slots: slotCount, slotFloats: slotFloats, rowPointersPerSlot: pass.rowPointersPerSlot,
@@ -84,8 +85,11 @@ public struct AttentionKernel<Score: ScoreMod> {
         }
     }
 
-    /// (KV tile, KV head) steps worth waking another thread for: about 10 µs of decode.
-    @usableFromInline static var minimumStepsPerThread: Int { 32 }
+    /// (KV tile, KV head) steps times the head size worth waking another thread for: four steps
+    /// of head size 64, about 10 µs of decode when the keys and values come from memory (as they
+    /// do in decode, where each step's weights have pushed the last step's KV out of the caches);
+    /// waking the pool costs about 0.2 µs.
+    @usableFromInline static var minimumWorkPerThread: Int { 4 * 64 }
 
     /// Attention over a paged cache whose element type is known only at run time (from its
     /// layout): the one switch from the layout's ``KVElementType`` to a specialized kernel.
