@@ -12,12 +12,28 @@
 #define PF_AVX2 __attribute__((target("avx2,fma,f16c")))
 #include "kquants.h"
 
-typedef struct { __m256 q0, q1, q2, q3; float scale, offset; } pf_block;
+// A decoded block: its 32 values in four vectors, and its scale and offset either as floats or,
+// for the types that store them as an adjacent f16 pair (Q4_1, Q5_1; Q8_0's lone scale), as
+// `so` = (scale, offset, 0, 0): one conversion, and used where they are made, the scale
+// broadcast and the offset term lane 1 of a vector fused multiply-add (bit for bit the scalar
+// fmaf). Measured per type: for the others, building `so` costs more than it saves.
+typedef struct { __m256 q0, q1, q2, q3; __m128 so; float scale, offset; } pf_block;
 
 PF_AVX2 static inline float pf_half(const uint8_t *p) {
     uint16_t h; __builtin_memcpy(&h, p, 2);
     return _cvtsh_ss(h);
 }
+
+// (h, 0, 0, 0) for the f16 at p; (h0, h1, 0, 0) for the two adjacent at p.
+PF_AVX2 static inline __m128 pf_half_lane(const uint8_t *p) {
+    uint16_t h; __builtin_memcpy(&h, p, 2);
+    return _mm_cvtph_ps(_mm_cvtsi32_si128(h));
+}
+PF_AVX2 static inline __m128 pf_half_pair(const uint8_t *p) {
+    int h; __builtin_memcpy(&h, p, 4);
+    return _mm_cvtph_ps(_mm_cvtsi32_si128(h));
+}
+PF_AVX2 static inline float pf_lane1(__m128 v) { return _mm_cvtss_f32(_mm_movehdup_ps(v)); }
 
 PF_AVX2 static inline __m256 pf_u8x8(__m128i v) { return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(v)); }
 PF_AVX2 static inline __m256 pf_i8x8(__m128i v) { return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(v)); }
@@ -43,7 +59,7 @@ PF_AVX2 static inline void pf_nibbles(const uint8_t *q, pf_block *b) {
 
 PF_AVX2 static inline void pf_decode_q4_1(const uint8_t *p, int j, pf_block *b) {
     (void)j;
-    b->scale = pf_half(p); b->offset = pf_half(p + 2); pf_nibbles(p + 4, b);
+    b->so = pf_half_pair(p); pf_nibbles(p + 4, b);
 }
 PF_AVX2 static inline void pf_decode_q4_0(const uint8_t *p, int j, pf_block *b) {
     (void)j;
@@ -51,7 +67,7 @@ PF_AVX2 static inline void pf_decode_q4_0(const uint8_t *p, int j, pf_block *b) 
 }
 PF_AVX2 static inline void pf_decode_q8_0(const uint8_t *p, int j, pf_block *b) {
     (void)j;
-    b->scale = pf_half(p); b->offset = 0;
+    b->so = pf_half_lane(p);
     __m128i lo = _mm_loadu_si128((const __m128i *)(p + 2));
     __m128i hi = _mm_loadu_si128((const __m128i *)(p + 18));
     b->q0 = pf_i8x8(lo); b->q1 = pf_i8x8(_mm_srli_si128(lo, 8));
@@ -108,7 +124,7 @@ PF_AVX2 static inline void pf_decode_q5_0(const uint8_t *p, int j, pf_block *b) 
 PF_AVX2 static inline void pf_decode_q5_1(const uint8_t *p, int j, pf_block *b) {
     (void)j;
     uint32_t qh; __builtin_memcpy(&qh, p + 4, 4);
-    b->scale = pf_half(p); b->offset = pf_half(p + 2); pf_five_bits(p + 8, qh, b);
+    b->so = pf_half_pair(p); pf_five_bits(p + 8, qh, b);
 }
 
 // 32 bytes (unsigned) into four vectors of 8 floats, in element order.
@@ -210,44 +226,50 @@ PF_AVX2 static inline __attribute__((always_inline)) void pf_decoded_tokens(
     }
 }
 
-#define PF_ACC(acc, p, b, scaled) \
-    acc = (scaled) ? _mm256_fmadd_ps(_mm256_set1_ps((b).scale), (p), acc) : _mm256_add_ps(acc, (p))
+// `vso`: the block's scale and offset are in `so` (see pf_block).
+#define PF_SCALE_VECTOR(b, vso) ((vso) ? _mm256_broadcastss_ps((b).so) : _mm256_set1_ps((b).scale))
+#define PF_ACC(acc, p, b, scaled, vso) \
+    acc = (scaled) ? _mm256_fmadd_ps(PF_SCALE_VECTOR(b, vso), (p), acc) : _mm256_add_ps(acc, (p))
+// o += offset · sum: lane 1 of a vector fused multiply-add (vso), or the scalar one (the same bits).
+typedef struct { __m128 v; float s; } pf_offset_sum;
+#define PF_OFF(o, b, sum, vso) \
+    do { if (vso) (o).v = _mm_fmadd_ps((b).so, _mm_set1_ps(sum), (o).v); else (o).s = __builtin_fmaf((b).offset, (sum), (o).s); } while (0)
+#define PF_OFF_TOTAL(o, vso) ((vso) ? pf_lane1((o).v) : (o).s)
+#define PF_OFF_ZERO {_mm_setzero_ps(), 0}
 
-#define PF_DEFINE_DOT(NAME, DECODE, BYTES, GROUP, SCALED, OFFSET)                                       \
+#define PF_DEFINE_DOT(NAME, DECODE, BYTES, GROUP, SCALED, OFFSET, VSO)                                  \
 enum { NAME##_has_offset = (OFFSET) };                                                                  \
 PF_AVX2 static inline void NAME##_avx2(const uint8_t *row, int blocks, const float *x, size_t xs,              \
                                 const float *sums, size_t ss, int ntok, float *y, size_t ys) {          \
     if (ntok == 4) {                                                                                    \
         __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;                                     \
-        float o0 = 0, o1 = 0, o2 = 0, o3 = 0;                                                           \
+        pf_offset_sum o0 = PF_OFF_ZERO, o1 = o0, o2 = o0, o3 = o0;                                      \
         PF_FOR_EACH_BLOCK(k, j, at, GROUP, BYTES) {                                                     \
             pf_block b; DECODE(row + at, j, &b);                                                        \
             const float *xb = x + (size_t)k * 32;                                                       \
             __m256 p0 = pf_partial(&b, xb), p1 = pf_partial(&b, xb + xs);                                \
             __m256 p2 = pf_partial(&b, xb + 2 * xs), p3 = pf_partial(&b, xb + 3 * xs);                   \
-            PF_ACC(a0, p0, b, SCALED); PF_ACC(a1, p1, b, SCALED);                                       \
-            PF_ACC(a2, p2, b, SCALED); PF_ACC(a3, p3, b, SCALED);                                       \
+            PF_ACC(a0, p0, b, SCALED, VSO); PF_ACC(a1, p1, b, SCALED, VSO);                             \
+            PF_ACC(a2, p2, b, SCALED, VSO); PF_ACC(a3, p3, b, SCALED, VSO);                             \
             if (OFFSET) {                                                                               \
-                o0 = __builtin_fmaf(b.offset, sums[k], o0);                                             \
-                o1 = __builtin_fmaf(b.offset, sums[k + ss], o1);                                        \
-                o2 = __builtin_fmaf(b.offset, sums[k + 2 * ss], o2);                                    \
-                o3 = __builtin_fmaf(b.offset, sums[k + 3 * ss], o3);                                    \
+                PF_OFF(o0, b, sums[k], VSO); PF_OFF(o1, b, sums[k + ss], VSO);                          \
+                PF_OFF(o2, b, sums[k + 2 * ss], VSO); PF_OFF(o3, b, sums[k + 3 * ss], VSO);             \
             }                                                                                           \
         }                                                                                               \
-        y[0] = pf_hsum(a0) + o0; y[ys] = pf_hsum(a1) + o1;                                              \
-        y[2 * ys] = pf_hsum(a2) + o2; y[3 * ys] = pf_hsum(a3) + o3;                                     \
+        y[0] = pf_hsum(a0) + PF_OFF_TOTAL(o0, VSO); y[ys] = pf_hsum(a1) + PF_OFF_TOTAL(o1, VSO);        \
+        y[2 * ys] = pf_hsum(a2) + PF_OFF_TOTAL(o2, VSO); y[3 * ys] = pf_hsum(a3) + PF_OFF_TOTAL(o3, VSO); \
         return;                                                                                         \
     }                                                                                                   \
     for (int t = 0; t < ntok; t++) {                                                                    \
-        __m256 a = _mm256_setzero_ps(); float o = 0;                                                    \
+        __m256 a = _mm256_setzero_ps(); pf_offset_sum o = PF_OFF_ZERO;                                  \
         const float *xt = x + (size_t)t * xs; const float *st = sums + (size_t)t * ss;                  \
         PF_FOR_EACH_BLOCK(k, j, at, GROUP, BYTES) {                                                     \
             pf_block b; DECODE(row + at, j, &b);                                                        \
             __m256 p = pf_partial(&b, xt + (size_t)k * 32);                                             \
-            PF_ACC(a, p, b, SCALED);                                                                    \
-            if (OFFSET) o = __builtin_fmaf(b.offset, st[k], o);                                         \
+            PF_ACC(a, p, b, SCALED, VSO);                                                               \
+            if (OFFSET) PF_OFF(o, b, st[k], VSO);                                                       \
         }                                                                                               \
-        y[(size_t)t * ys] = pf_hsum(a) + o;                                                             \
+        y[(size_t)t * ys] = pf_hsum(a) + PF_OFF_TOTAL(o, VSO);                                          \
     }                                                                                                   \
 }                                                                                                       \
 /* The row's blocks decoded once into `d` (prefill: shared by a block of tokens). */                 \
@@ -257,14 +279,15 @@ PF_AVX2 static inline void NAME##_decode_row(const uint8_t *row, int blocks, pf_
         float *q = d->q + (size_t)k * 32;                                                               \
         _mm256_store_ps(q, b.q0); _mm256_store_ps(q + 8, b.q1);                                         \
         _mm256_store_ps(q + 16, b.q2); _mm256_store_ps(q + 24, b.q3);                                   \
-        d->scale[k] = (SCALED) ? b.scale : 1.0f; d->offset[k] = b.offset;                               \
+        d->scale[k] = !(SCALED) ? 1.0f : (VSO) ? _mm_cvtss_f32(b.so) : b.scale;                        \
+        d->offset[k] = (VSO) ? pf_lane1(b.so) : b.offset;                                               \
     }                                                                                                   \
 }                                                                                                       \
 /* One token, two rows (decode): two independent accumulator chains, the same operations per row. */ \
 /* `ahead`: bytes from each row to the row whose block is prefetched (see PF_PREFETCH_BYTES). */   \
 PF_AVX2 static inline void NAME##_pair(const uint8_t *ra, const uint8_t *rb, int blocks, const float *x,    \
                                        const float *sums, float *y, size_t ahead) {                    \
-    __m256 aa = _mm256_setzero_ps(), ab = aa; float oa = 0, ob = 0;                                     \
+    __m256 aa = _mm256_setzero_ps(), ab = aa; pf_offset_sum oa = PF_OFF_ZERO, ob = oa;                  \
     PF_FOR_EACH_BLOCK(k, j, at, GROUP, BYTES) {                                                         \
         size_t at_block = ahead + at + (size_t)j * ((BYTES) / (GROUP));                                 \
         _mm_prefetch((const char *)(ra + at_block), _MM_HINT_T1);                                       \
@@ -274,24 +297,24 @@ PF_AVX2 static inline void NAME##_pair(const uint8_t *ra, const uint8_t *rb, int
         DECODE(rb + at, j, &bb);                                                                        \
         const float *xb = x + (size_t)k * 32;                                                           \
         __m256 pa = pf_partial(&ba, xb), pb = pf_partial(&bb, xb);                                      \
-        PF_ACC(aa, pa, ba, SCALED); PF_ACC(ab, pb, bb, SCALED);                                         \
-        if (OFFSET) { oa = __builtin_fmaf(ba.offset, sums[k], oa); ob = __builtin_fmaf(bb.offset, sums[k], ob); } \
+        PF_ACC(aa, pa, ba, SCALED, VSO); PF_ACC(ab, pb, bb, SCALED, VSO);                               \
+        if (OFFSET) { PF_OFF(oa, ba, sums[k], VSO); PF_OFF(ob, bb, sums[k], VSO); }                     \
     }                                                                                                   \
-    y[0] = pf_hsum(aa) + oa; y[1] = pf_hsum(ab) + ob;                                                   \
+    y[0] = pf_hsum(aa) + PF_OFF_TOTAL(oa, VSO); y[1] = pf_hsum(ab) + PF_OFF_TOTAL(ob, VSO);             \
 }
 
 // Groups of one block, or K-quant super-blocks of 8 (BYTES is the group's size).
-PF_DEFINE_DOT(pf_dot_f32, pf_decode_f32, 128, 1, 0, 0)
-PF_DEFINE_DOT(pf_dot_f16, pf_decode_f16, 64, 1, 0, 0)
-PF_DEFINE_DOT(pf_dot_bf16, pf_decode_bf16, 64, 1, 0, 0)
-PF_DEFINE_DOT(pf_dot_q8_0, pf_decode_q8_0, 34, 1, 1, 0)
-PF_DEFINE_DOT(pf_dot_q4_0, pf_decode_q4_0, 18, 1, 1, 1)
-PF_DEFINE_DOT(pf_dot_q4_1, pf_decode_q4_1, 20, 1, 1, 1)
-PF_DEFINE_DOT(pf_dot_q5_0, pf_decode_q5_0, 22, 1, 1, 1)
-PF_DEFINE_DOT(pf_dot_q5_1, pf_decode_q5_1, 24, 1, 1, 1)
-PF_DEFINE_DOT(pf_dot_q4_k, pf_decode_q4_k, 144, 8, 1, 1)
-PF_DEFINE_DOT(pf_dot_q5_k, pf_decode_q5_k, 176, 8, 1, 1)
-PF_DEFINE_DOT(pf_dot_q6_k, pf_decode_q6_k, 210, 8, 1, 0)
+PF_DEFINE_DOT(pf_dot_f32, pf_decode_f32, 128, 1, 0, 0, 0)
+PF_DEFINE_DOT(pf_dot_f16, pf_decode_f16, 64, 1, 0, 0, 0)
+PF_DEFINE_DOT(pf_dot_bf16, pf_decode_bf16, 64, 1, 0, 0, 0)
+PF_DEFINE_DOT(pf_dot_q8_0, pf_decode_q8_0, 34, 1, 1, 0, 1)
+PF_DEFINE_DOT(pf_dot_q4_0, pf_decode_q4_0, 18, 1, 1, 1, 0)
+PF_DEFINE_DOT(pf_dot_q4_1, pf_decode_q4_1, 20, 1, 1, 1, 1)
+PF_DEFINE_DOT(pf_dot_q5_0, pf_decode_q5_0, 22, 1, 1, 1, 0)
+PF_DEFINE_DOT(pf_dot_q5_1, pf_decode_q5_1, 24, 1, 1, 1, 1)
+PF_DEFINE_DOT(pf_dot_q4_k, pf_decode_q4_k, 144, 8, 1, 1, 0)
+PF_DEFINE_DOT(pf_dot_q5_k, pf_decode_q5_k, 176, 8, 1, 1, 0)
+PF_DEFINE_DOT(pf_dot_q6_k, pf_decode_q6_k, 210, 8, 1, 0, 0)
 
 #define PF_DEFINE_ROWS(NAME)                                                                           \
 PF_AVX2 static void NAME##_rows(const uint8_t *w, size_t row_bytes, int blocks, int r0, int r1,          \
