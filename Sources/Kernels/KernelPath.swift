@@ -22,8 +22,15 @@ public enum KernelPath: String, Sendable, CaseIterable, Comparable {
     /// The environment variable that forces a path.
     public static let environmentVariable = "PAGEDFLEX_KERNELS"
 
-    /// Whether this CPU can run the path.
-    public var isAvailable: Bool {
+    /// Whether this CPU can run the path. Probed once per process: the AVX-VNNI probe executes
+    /// `cpuid`, which a virtual machine traps (tens of microseconds; it was asked before every
+    /// single-matrix 8-bit product, twice a layer).
+    public var isAvailable: Bool { Self.availablePaths.contains(self) }
+
+    private static let availablePaths = Set(allCases.filter(\.probe))
+
+    /// What the CPU says about the path (no caching).
+    private var probe: Bool {
         switch self {
         case .portable: true
         case .avx2: pf_cpu_has_avx2_fma() == 1
