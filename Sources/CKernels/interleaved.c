@@ -5,7 +5,7 @@
 //
 //     acc = 0;  for each block k:  acc = fma(m_k, s_k, fma(float(Σ_k qw·qx) · dx_k, dw_k, acc))
 //
-// (dw, m: the block's scale and minimum as floats, exactly the f16 values; dx, s = dx·Σqx: the
+// (dw, m: the block's scale and minimum, the f16 values converted exactly; dx, s = dx·Σqx: the
 // activation block's), which every path and every tiling computes lane by lane, so the bits
 // depend on neither the instruction set nor the batch. It differs from the row-by-row 8-bit
 // kernel's sums (dot_q8.c) only in rounding: a matrix is read one way or the other, never both.
@@ -17,21 +17,6 @@
 
 size_t pf_q4_1_x8_bytes(int rows, int blocks) { return (size_t)(rows / 8) * (size_t)blocks * sizeof(pf_q4_1_x8); }
 
-static float pf_half_to_float(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exponent = (h >> 10) & 0x1F, mantissa = h & 0x3FF, bits;
-    if (exponent == 0x1F) bits = sign | 0x7F800000 | (mantissa << 13);
-    else if (exponent != 0) bits = sign | ((exponent + 112) << 23) | (mantissa << 13);
-    else if (mantissa == 0) bits = sign;
-    else {  // subnormal: normalize
-        int shift = 0;
-        while (!(mantissa & 0x400)) { mantissa <<= 1; shift++; }
-        bits = sign | ((uint32_t)(113 - shift) << 23) | ((mantissa & 0x3FF) << 13);
-    }
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
-
 void pf_q4_1_x8_pack(const void *weights, size_t row_bytes, int rows, int blocks, pf_q4_1_x8 *out) {
     const uint8_t *w = (const uint8_t *)weights;
     for (int r8 = 0; r8 < rows / 8; r8++) {
@@ -39,11 +24,8 @@ void pf_q4_1_x8_pack(const void *weights, size_t row_bytes, int rows, int blocks
             pf_q4_1_x8 *o = out + (size_t)r8 * blocks + k;
             for (int lane = 0; lane < 8; lane++) {
                 const uint8_t *b = w + (size_t)(r8 * 8 + lane) * row_bytes + (size_t)k * 20;  // f16 d, f16 m, 16 bytes
-                uint16_t d, m;
-                memcpy(&d, b, 2);
-                memcpy(&m, b + 2, 2);
-                o->d[lane] = pf_half_to_float(d);
-                o->m[lane] = pf_half_to_float(m);
+                memcpy(&o->d[lane], b, 2);
+                memcpy(&o->m[lane], b + 2, 2);
                 for (int g = 0; g < 4; g++) memcpy(o->qs + 32 * g + 4 * lane, b + 4 + 4 * g, 4);
             }
         }
@@ -60,11 +42,9 @@ void pf_q5_0_x8_pack(const void *weights, size_t row_bytes, int rows, int blocks
             for (int lane = 0; lane < 8; lane++) {
                 // f16 d, 32 high bits, 16 bytes of low nibbles (elements j and j + 16)
                 const uint8_t *b = w + (size_t)(r8 * 8 + lane) * row_bytes + (size_t)k * 22;
-                uint16_t d;
                 uint32_t qh;
-                memcpy(&d, b, 2);
+                memcpy(&o->d[lane], b, 2);
                 memcpy(&qh, b + 2, 4);
-                o->d[lane] = pf_half_to_float(d);
                 for (int j = 0; j < 32; j++) {
                     int nibble = j < 16 ? (b[6 + j] & 0x0F) : (b[6 + j - 16] >> 4);
                     o->qs[32 * (j / 4) + 4 * lane + j % 4] = (uint8_t)(nibble | (((qh >> j) & 1) << 4));
@@ -81,9 +61,7 @@ void pf_q8_0_x8_pack(const void *weights, size_t row_bytes, int rows, int blocks
             pf_u8_x8 *o = out + (size_t)r8 * blocks + k;
             for (int lane = 0; lane < 8; lane++) {
                 const uint8_t *b = w + (size_t)(r8 * 8 + lane) * row_bytes + (size_t)k * 34;  // f16 d, 32 signed bytes
-                uint16_t d;
-                memcpy(&d, b, 2);
-                o->d[lane] = pf_half_to_float(d);
+                memcpy(&o->d[lane], b, 2);
                 for (int e = 0; e < 8; e++)
                     for (int i = 0; i < 4; i++) o->qs[32 * e + 4 * lane + i] = (uint8_t)((int)(int8_t)b[2 + 4 * e + i] + 128);
             }

@@ -21,10 +21,14 @@
 
 /// acc = fma(m, sx, fma(Σ·dx, dw, acc)): the one definition of every (row, token) sum (see
 /// interleaved.c), lane by lane.
-#define PF_X8_ACCUMULATE(acc, s, blk, xb)                                                              \
-    acc = _mm256_fmadd_ps(_mm256_loadu_ps((blk)->m), _mm256_set1_ps((xb)->s),                          \
-                          _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps((xb)->d)), \
-                                          _mm256_loadu_ps((blk)->d), acc))
+#define PF_X8_ACCUMULATE(acc, s, dw, mw, xb)                                                           \
+    acc = _mm256_fmadd_ps(mw, _mm256_set1_ps((xb)->s),                                                 \
+                          _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps((xb)->d)), dw, acc))
+
+/// The block's eight f16 scales and minimums as floats (exact).
+#define PF_X8_SCALES(dw, mw, blk)                                                                      \
+    __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(blk)->d));                           \
+    __m256 mw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(blk)->m))
 
 PF_X8_TARGET static void PF_X8_NAME(pf_q4_1_x8_rows)(const pf_q4_1_x8 *w, int blocks, int r0, int r1,
                                                      const pf_q8_block *x, int ntok, float *y, size_t ys) {
@@ -44,11 +48,12 @@ PF_X8_TARGET static void PF_X8_NAME(pf_q4_1_x8_rows)(const pf_q4_1_x8 *w, int bl
                     wv[g] = _mm256_and_si256(v, low);
                     wv[4 + g] = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
                 }
+                PF_X8_SCALES(dw, mw, b);
                 __m256i s;
-                PF_X8_BLOCK_SUM(s, wv, (const int32_t *)x0[k].q); PF_X8_ACCUMULATE(a0, s, b, x0 + k);
-                PF_X8_BLOCK_SUM(s, wv, (const int32_t *)x0[blocks + k].q); PF_X8_ACCUMULATE(a1, s, b, x0 + blocks + k);
-                PF_X8_BLOCK_SUM(s, wv, (const int32_t *)x0[2 * blocks + k].q); PF_X8_ACCUMULATE(a2, s, b, x0 + 2 * blocks + k);
-                PF_X8_BLOCK_SUM(s, wv, (const int32_t *)x0[3 * blocks + k].q); PF_X8_ACCUMULATE(a3, s, b, x0 + 3 * blocks + k);
+                PF_X8_BLOCK_SUM(s, wv, (const int32_t *)x0[k].q); PF_X8_ACCUMULATE(a0, s, dw, mw, x0 + k);
+                PF_X8_BLOCK_SUM(s, wv, (const int32_t *)x0[blocks + k].q); PF_X8_ACCUMULATE(a1, s, dw, mw, x0 + blocks + k);
+                PF_X8_BLOCK_SUM(s, wv, (const int32_t *)x0[2 * blocks + k].q); PF_X8_ACCUMULATE(a2, s, dw, mw, x0 + 2 * blocks + k);
+                PF_X8_BLOCK_SUM(s, wv, (const int32_t *)x0[3 * blocks + k].q); PF_X8_ACCUMULATE(a3, s, dw, mw, x0 + 3 * blocks + k);
             }
             _mm256_storeu_ps(y + (size_t)t * ys + r, a0);
             _mm256_storeu_ps(y + (size_t)(t + 1) * ys + r, a1);
@@ -69,9 +74,10 @@ PF_X8_TARGET static void PF_X8_NAME(pf_q4_1_x8_rows)(const pf_q4_1_x8 *w, int bl
                     wv[g] = _mm256_and_si256(v, low);
                     wv[4 + g] = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
                 }
+                PF_X8_SCALES(dw, mw, b);
                 __m256i s;
                 PF_X8_BLOCK_SUM(s, wv, (const int32_t *)xt[k].q);
-                PF_X8_ACCUMULATE(a, s, b, xt + k);
+                PF_X8_ACCUMULATE(a, s, dw, mw, xt + k);
             }
             _mm256_storeu_ps(y + (size_t)t * ys + r, a);
         }
@@ -80,6 +86,7 @@ PF_X8_TARGET static void PF_X8_NAME(pf_q4_1_x8_rows)(const pf_q4_1_x8 *w, int bl
 
 #undef PF_X8_BLOCK_SUM
 #undef PF_X8_ACCUMULATE
+#undef PF_X8_SCALES
 #undef PF_X8_NAME
 #undef PF_X8_CAT
 #undef PF_X8_CAT2

@@ -26,7 +26,7 @@
 /// acc = fma(m, sx, fma(Σ·dx, dw, acc)) with m = −bias·dw (`minus_bias`: −bias).
 #define PF_X8_ACCUMULATE(acc, s, blk, xb)                                                              \
     do {                                                                                               \
-        __m256 dw = _mm256_loadu_ps((blk)->d);                                                         \
+        __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(blk)->d));                       \
         acc = _mm256_fmadd_ps(_mm256_mul_ps(dw, minus_bias), _mm256_set1_ps((xb)->s),     \
                               _mm256_fmadd_ps(_mm256_mul_ps(_mm256_cvtepi32_ps(s), _mm256_set1_ps((xb)->d)), dw, acc)); \
     } while (0)

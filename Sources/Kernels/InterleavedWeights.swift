@@ -5,8 +5,9 @@ import CKernels
 /// 8-bit path: one vector lane per row, so a block's integer dot product for eight rows is eight
 /// `vpdpbusd` into one vector and its scaling one multiply-add pair, instead of four vector
 /// operations per block and row. On one core: Q4_1 2.7–3.7× the row-by-row kernel, Q8_0
-/// 1.7–3.7× (1 to 64 tokens). Bytes per 8 rows and block: Q4_1 192 against 160, Q8_0 288
-/// against 272, Q5_0 288 against 176 (the scales are stored as floats, Q5_0's quants as bytes).
+/// 1.7–3.7× (1 to 64 tokens). Bytes per 8 rows and block: Q4_1 160 and Q8_0 272, as many as the
+/// file's (the scales stay f16, converted once per block), Q5_0 272 against 176 (its quants as
+/// bytes).
 ///
 /// The copy owns its memory; a ``WeightMatrix`` made by ``matrix(_:)`` points into it and must
 /// not outlive it. Its outputs differ from the row-by-row kernel's in rounding only (another

@@ -61,8 +61,9 @@ int pf_matmul_rows_q8_on(int isa, int type, const void *weights, size_t row_byte
 
 /// Eight Q4_1 rows' block k, interleaved for the 8-bit path (interleaved.c): `qs` holds four
 /// vectors, lane `r` of vector `g` being row r's packed bytes 4g..4g+3 (elements 4g..4g+3 in the
-/// low nibbles, 16+4g..16+4g+3 in the high ones); `d` and `m` the rows' scales and minimums.
-typedef struct { uint8_t qs[128]; float d[8]; float m[8]; } pf_q4_1_x8;
+/// low nibbles, 16+4g..16+4g+3 in the high ones); `d` and `m` the rows' scales and minimums as
+/// the file's f16 bits (160 bytes, as many as the eight rows' blocks; one conversion per block).
+typedef struct { uint8_t qs[128]; uint16_t d[8]; uint16_t m[8]; } pf_q4_1_x8;
 
 /// Bytes of the interleaved copy of `rows` (a multiple of 8) Q4_1 rows of `blocks` blocks.
 size_t pf_q4_1_x8_bytes(int rows, int blocks);
@@ -77,8 +78,9 @@ int pf_matmul_rows_q4_1_x8_on(int isa, const pf_q4_1_x8 *weights, int blocks, in
 
 /// Eight rows' block k as unsigned bytes, interleaved: lane `r` of vector `e` of `qs` holds row
 /// r's quants 4e..4e+3 as u = q + bias' (Q8_0: q + 128; Q5_0: its 5-bit quants as they are), the
-/// block standing for d·(u − bias) with bias 128 (Q8_0) or 16 (Q5_0); `d` the rows' scales.
-typedef struct { uint8_t qs[256]; float d[8]; } pf_u8_x8;
+/// block standing for d·(u − bias) with bias 128 (Q8_0) or 16 (Q5_0); `d` the rows' scales as f16
+/// bits.
+typedef struct { uint8_t qs[256]; uint16_t d[8]; } pf_u8_x8;
 
 /// Bytes of the unsigned-byte interleaved copy of `rows` (a multiple of 8) rows of `blocks` blocks.
 size_t pf_u8_x8_bytes(int rows, int blocks);
