@@ -41,7 +41,7 @@ extension Matmul {
             // matrix before it then has a multiple of 8 rows), else of 4.
             let interleaves = q8 != nil && targets.contains { $0.w.interleaved != nil }
             precondition(!interleaves || targets.allSatisfy { $0.w.rowCount % 8 == 0 }, "fused interleaved products need rows in groups of 8")
-            pool.parallelRanges(totalRows, granularity: interleaves ? 8 : 4, chunks: pool.threadCount * 8) { rows in
+            pool.parallelRanges(totalRows, granularity: interleaves ? 8 : 4, chunks: chunkCount(tokenCount: tokenCount, pool: pool)) { rows in
                 var start = 0
                 for t in targets {
                     let lo = max(rows.lowerBound, start), hi = min(rows.upperBound, start + t.w.rowCount)

@@ -75,7 +75,7 @@ extension Matmul {
         precondition(supportsQ8(w) && x.blocksPerRow == w.blocksPerRow, "the 8-bit path needs quantized weights of the same width")
         precondition(path.usesCKernels && path.isAvailable, "the 8-bit path needs AVX2")
         let stride = yStride ?? w.rowCount
-        pool.parallelRanges(w.rowCount, granularity: rowGranularity(w), chunks: pool.threadCount * 8) { rows in
+        pool.parallelRanges(w.rowCount, granularity: rowGranularity(w), chunks: chunkCount(tokenCount: x.tokenCount, pool: pool)) { rows in
             q8Rows(w, rows, x.pointer, tokenCount: x.tokenCount, y: y, yStride: stride, path: path)
         }
     }
