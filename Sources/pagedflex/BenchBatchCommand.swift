@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Llama
 import Locking
 import Sampling
 
@@ -31,6 +32,9 @@ struct BenchBatchCommand: AsyncParsableCommand {
     @Option(help: "Write the figures as JSON to this file.")
     var json: String?
 
+    @Flag(help: "Also time the decode steps of the two batch runs stage by stage (matrix products, attention, the rest; ms per step).")
+    var profile = false
+
     @Option(help: "Also measure this engine's batched decode of as many sequences, in the same run (known: llamacpp; prompts of the range's mean length).")
     var peer: String?
 
@@ -44,6 +48,8 @@ struct BenchBatchCommand: AsyncParsableCommand {
         var kvMinimumBytes: Int
         var kvWastePercent: Double
         var maxRunning: Int
+        /// The stage times of the steps in which every running sequence decoded (--profile).
+        var decodeProfile: ForwardProfile.Steps?
     }
 
     struct Figures: Codable {
@@ -80,6 +86,7 @@ struct BenchBatchCommand: AsyncParsableCommand {
             o.kvMemory = "\(memoryTokens)tokens"
             var config = o.configuration
             config.maxRunningSequences = max(prompts.count, 1)
+            config.profileForward = profile
             let engine: Engine
             do { engine = try Engine(bundle: bundle, configuration: config) } catch { throw CLIError(error.description) }
             defer { engine.shutdown() }
@@ -120,6 +127,14 @@ struct BenchBatchCommand: AsyncParsableCommand {
         print("in a \(fitBudget)-token KV budget: paged fits \(pagedFit) of these sequences at full length, contiguous \(contiguousFit)")
         if let v = figures.peerAggregateDecodeTokensPerSecond, let ratio = figures.pagedOverPeer {
             print(String(format: "llama.cpp, %d sequences of %d prompt tokens decoding together: %.1f tok/s; paged ÷ llama.cpp %.2fx", sequences, peerPrompt, v, ratio))
+        }
+        if profile {
+            for r in [paged, contiguous] {
+                guard let p = r.decodeProfile else { continue }
+                let perStep = Double(p.tokens) / Double(max(p.steps, 1))
+                print("\nprofile: \(r.kvMode) × \(r.sequences), \(p.steps) decode steps of \(fmt(perStep)) tokens on average")
+                print(profileTable(p, per: p.steps, unit: "step"))
+            }
         }
         if let json { try writeJSON(figures, to: json) }
     }
@@ -179,11 +194,19 @@ struct BenchBatchCommand: AsyncParsableCommand {
         }
         let inWindow = timelines.reduce(0) { $0 + $1.filter { $0 > start && $0 <= end }.count }
         let p = peak.withLock { $0 }
+        // The usage (and the profile in it) is published after each step: wait for the one that
+        // saw the last request finish.
+        var usage = engine.usage()
+        while profile && usage.runningSequences + usage.waitingSequences > 0 {
+            try await Task.sleep(for: .milliseconds(1))
+            usage = engine.usage()
+        }
         return Run(
             kvMode: mode, sequences: prompts.count,
             aggregateDecodeTokensPerSecond: end > start ? Double(inWindow) / (end - start) : 0,
             generatedTokens: timelines.reduce(0) { $0 + $1.count }, seconds: end - start,
-            kvBytesInUse: p.bytes, kvMinimumBytes: p.minimum, kvWastePercent: p.waste, maxRunning: p.running)
+            kvBytesInUse: p.bytes, kvMinimumBytes: p.minimum, kvWastePercent: p.waste, maxRunning: p.running,
+            decodeProfile: usage.forwardProfile?.decode)
     }
 }
 

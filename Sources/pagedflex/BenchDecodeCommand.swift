@@ -174,19 +174,10 @@ struct BenchDecodeCommand: AsyncParsableCommand {
     }
 
     private func printProfile(_ p: Profile) {
-        func table(_ f: ForwardProfile.Steps, per tokens: Int, unit: String) -> String {
-            let total = f.seconds
-            let rows = ForwardProfile.Stage.allCases.compactMap { stage -> [String]? in
-                guard let t = f.stages[stage], t.calls > 0 else { return nil }
-                let gbps = t.weightBytes > 0 && t.seconds > 0 ? fmt(Double(t.weightBytes) / t.seconds / 1e9, 2) : ""
-                return [stage.rawValue, fmt(t.seconds * 1000 / Double(max(tokens, 1)), 3), fmt(100 * t.seconds / total, 1), gbps]
-            }
-            return Table(header: ["stage", "ms/\(unit)", "%", "weights GB/s"], rows: rows + [["total", fmt(total * 1000 / Double(max(tokens, 1)), 3), "100.0", ""]]).render()
-        }
         print("\nprofile: decode after \(decodePrompt) tokens (\(p.decode.tokens) decode steps)")
-        print(table(p.decode, per: p.decode.tokens, unit: "token"))
+        print(profileTable(p.decode, per: p.decode.tokens, unit: "token"))
         print("\nprofile: prefill of \(p.prefillTokens) tokens (\(p.prefill.steps) steps)")
-        print(table(p.prefill, per: p.prefill.tokens, unit: "token"))
+        print(profileTable(p.prefill, per: p.prefill.tokens, unit: "token"))
         print(
             "\nparallel loops per decoded token: \(fmt(p.loopsPerDecodedToken, 0)); one empty loop: \(fmt(p.emptyLoopMicroseconds, 2)) µs "
                 + "(\(fmt(p.loopsPerDecodedToken * p.emptyLoopMicroseconds / 1000, 3)) ms/token)")
@@ -200,6 +191,17 @@ struct BenchDecodeCommand: AsyncParsableCommand {
         for try await event in engine.submit(request) { if let s = event.stats { return s } }
         throw CLIError("the engine returned no stats")
     }
+}
+
+/// A profile's stages as a table: time per `unit` (`tokens` of them), share, weight GB/s.
+func profileTable(_ f: ForwardProfile.Steps, per tokens: Int, unit: String) -> String {
+    let total = f.seconds
+    let rows = ForwardProfile.Stage.allCases.compactMap { stage -> [String]? in
+        guard let t = f.stages[stage], t.calls > 0 else { return nil }
+        let gbps = t.weightBytes > 0 && t.seconds > 0 ? fmt(Double(t.weightBytes) / t.seconds / 1e9, 2) : ""
+        return [stage.rawValue, fmt(t.seconds * 1000 / Double(max(tokens, 1)), 3), fmt(100 * t.seconds / total, 1), gbps]
+    }
+    return Table(header: ["stage", "ms/\(unit)", "%", "weights GB/s"], rows: rows + [["total", fmt(total * 1000 / Double(max(tokens, 1)), 3), "100.0", ""]]).render()
 }
 
 /// Tokens of the reference text (GPL-3, beside the peers), repeated to any length.
