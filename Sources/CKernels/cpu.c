@@ -27,8 +27,8 @@ int pf_cpu_has_avxvnni(void) {
 int pf_cpu_has_avx512vnni(void) {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
-    return pf_cpu_has_avx2_fma() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")
-        && __builtin_cpu_supports("avx512vnni");
+    return pf_cpu_has_avx2_fma() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+        && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
 #else
     return 0;
 #endif

@@ -75,7 +75,7 @@ void pf_q8_0_x8_pack(const void *weights, size_t row_bytes, int rows, int blocks
 #define PF_AVX2 __attribute__((target("avx2,fma,f16c")))
 #include "kquants.h"
 #define PF_VNNI __attribute__((target("avx2,fma,f16c,avxvnni")))
-#define PF_VNNI512 __attribute__((target("avx2,fma,f16c,avx512f,avx512vl,avx512vnni")))
+#define PF_VNNI512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
 
 // pmaddubsw's pair sums cannot saturate for nibbles (≤ 15 · 127 · 2 = 3,810), but can for full
 // bytes (255 · 127 · 2): the AVX2 form of an unsigned byte product splits the byte into its
@@ -114,12 +114,14 @@ PF_AVX2 static inline __m256i pf_x8_udot4_avx2(__m256i s, __m256i w, __m256i x) 
 #define PF_X8_DOT4(s, w, x) s = _mm256_dpbusd_epi32(s, w, x)
 #define PF_X8_UDOT4 PF_X8_DOT4
 #define PF_X8_SUFFIX _vnni512
+#define PF_X8_WIDE 1  // and the 16-row × 4-token zmm tile
 #include "q4_1_x8.h"
 #include "u8_x8.h"
 #undef PF_X8_TARGET
 #undef PF_X8_DOT4
 #undef PF_X8_UDOT4
 #undef PF_X8_SUFFIX
+#undef PF_X8_WIDE
 
 int pf_matmul_rows_u8_x8_on(int isa, const pf_u8_x8 *weights, float bias, int blocks, int r0, int r1,
                             const pf_q8_block *x, int ntok, float *y, size_t ys) {
