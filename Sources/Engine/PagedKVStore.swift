@@ -1,4 +1,5 @@
 import FlexAttention
+import Kernels
 import Llama
 import PagedKVCache
 
@@ -105,6 +106,42 @@ final class PagedKVStore: KVStore {
         let group = groups.groupOfLayer[layer]
         KVWriter.store(
             keys: keys, values: values, slots: slots[group], layer: groups.indexInGroup[layer], layout: layout, base: base!)
+    }
+
+    /// Bytes of one layer's keys and values ``prefetch(layer:batch:)`` asks for at most, the most
+    /// recent pages first: what the q|k|v product leaves of a core's L2 and more, so that
+    /// attention finds the keys in L2 or L3 instead of waiting on memory (decode keeps no KV in
+    /// the caches from one step to the next: the step's weights stream through them). SmolLM2 q8
+    /// + f16 KV decode, Zen 5, 2 threads, means of 4 alternations: after 128 tokens 315.0 -> 331.0
+    /// tok/s, after 1024 186.1 -> 194.9 (256 KiB helped only the short context).
+    static let prefetchBudget = 768 << 10
+    /// Sequences with more new rows than this (prompt chunks) are not prefetched: they compute
+    /// long enough per key to hide the memory behind their arithmetic.
+    static let prefetchRows = 4
+
+    func prefetch(layer: Int, batch: ForwardBatch) {
+        guard let base else { return }
+        let group = groups.groupOfLayer[layer], indexInGroup = groups.indexInGroup[layer]
+        let bytes = layout.elementType.byteCount
+        let blockBytes = layout.layerStride * bytes  // one page's keys then values of one layer
+        let window = groups.windowLengths[group]
+        var budget = Self.prefetchBudget
+        for sequence in sequences[group] where sequence.queryRows.count <= Self.prefetchRows {
+            let table = sequence.pageTable
+            // The pages the attention visits (never a released one: see prepare(batch:tables:)).
+            let firstQuery = sequence.kvLength - sequence.queryRows.count
+            let firstPage = Self.firstVisibleTileStart(query: firstQuery, window: window) / layout.tokensPerPage
+            let lastPage = (sequence.kvLength - 1) / layout.tokensPerPage
+            var page = lastPage
+            while page >= firstPage && budget > 0 {
+                let offset = layout.elementOffset(
+                    page: PageID(rawValue: table[page]), layer: indexInGroup, isValue: false, kvHead: 0, tokenInPage: 0
+                ) - layout.elementType.rowHeaderCount
+                Prefetch.range(base + offset * bytes, bytes: blockBytes)
+                budget -= blockBytes
+                page -= 1
+            }
+        }
     }
 
     func attend(

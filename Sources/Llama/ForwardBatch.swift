@@ -67,4 +67,13 @@ public protocol KVStore: AnyObject {
     /// `slidingWindow`, a query at position p sees only the keys at `p − slidingWindow + 1 ... p`.
     func attend(
         layer: Int, slidingWindow: Int?, queries: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, batch: ForwardBatch)
+
+    /// A hint, given before the layer's q|k|v product: start bringing the keys and values the
+    /// batch's decode rows will read in `layer` into the caches, so that attention does not wait
+    /// on memory for them. Changes nothing; the default does nothing.
+    func prefetch(layer: Int, batch: ForwardBatch)
+}
+
+extension KVStore {
+    public func prefetch(layer: Int, batch: ForwardBatch) {}
 }

@@ -141,6 +141,7 @@ public final class LlamaModel: Sendable {
             }
             lap(.attentionNorm)
             input(h, rows: n, width: d)
+            kv.prefetch(layer: l, batch: batch)
             Matmul.multiply([MatmulTarget(layer.query, q), MatmulTarget(layer.key, k), MatmulTarget(layer.value, v)], x: h, q8: q8, tokenCount: n)
             lap(.qkv, bytes(layer.query, layer.key, layer.value))
             if let queryNorm = layer.queryNorm, let keyNorm = layer.keyNorm {
