@@ -1,5 +1,5 @@
 /// The element type of the keys and values stored in pages.
-public enum KVElementType: String, Sendable, Hashable, CaseIterable {
+public enum KVElementType: String, Sendable, Hashable, CaseIterable, Codable {
     case f32
     case f16
     /// Signed bytes with one `Float` scale per row (a row: one token's keys, or values, of one KV

@@ -39,7 +39,8 @@ public final class BenchContext {
     /// The model's KV bytes per token (all layers, keys and values, float32).
     var kvBytesPerToken: Int {
         let c = bundle.model.configuration
-        return c.layerCount * 2 * c.kvHeadCount * c.headSize * KVElementType.f32.byteCount
+        let type = plan.kvElementType ?? .f32
+        return c.layerCount * 2 * c.kvHeadCount * (c.headSize + type.rowHeaderCount) * type.byteCount
     }
 
     /// An engine configuration: `mode`, its page size, a KV budget in tokens, no prefix cache
@@ -51,6 +52,7 @@ public final class BenchContext {
         c.kvMemory = .tokens(budgetTokens)
         c.prefixCaching = prefixCaching
         c.activationPrecision = plan.activations ?? .f32
+        c.kvElementType = plan.kvElementType ?? .f32
         return c
     }
 

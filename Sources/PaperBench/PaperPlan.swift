@@ -1,4 +1,5 @@
 import Kernels
+import PagedKVCache
 /// Every experiment's parameters for one run of the bench, at one of three scales. Recorded in
 /// `results.json`, so a report says exactly what it measured.
 public struct PaperPlan: Sendable, Hashable, Codable {
@@ -17,6 +18,9 @@ public struct PaperPlan: Sendable, Hashable, Codable {
     /// The activations of every engine of the run: nil (as in results written before there was
     /// a choice) is the default, exact fp32.
     public var activations: ActivationPrecision?
+    /// The KV element type of every engine of the run: nil (results written before there was a
+    /// choice) is f32.
+    public var kvElementType: KVElementType?
 
     /// Whether the experiment of `key` is part of this run.
     public func runs(_ key: String) -> Bool { experiments?.contains(key) ?? true }
@@ -24,7 +28,8 @@ public struct PaperPlan: Sendable, Hashable, Codable {
     public init(
         scale: String, seed: UInt64 = 2025, latency: LatencyExperiment, mixedBatch: MixedBatchExperiment,
         growingChat: GrowingChatExperiment, pageSizes: PageSizeExperiment, longGeneration: LongGenerationExperiment,
-        perplexity: PerplexityExperiment, experiments: [String]? = nil, activations: ActivationPrecision? = nil
+        perplexity: PerplexityExperiment, experiments: [String]? = nil, activations: ActivationPrecision? = nil,
+        kvElementType: KVElementType? = nil
     ) {
         self.scale = scale
         self.seed = seed
@@ -36,6 +41,7 @@ public struct PaperPlan: Sendable, Hashable, Codable {
         self.perplexity = perplexity
         self.experiments = experiments
         self.activations = activations
+        self.kvElementType = kvElementType
     }
 
     /// Under 10 minutes on two cores: shorter lengths and batches, 8 perplexity windows.

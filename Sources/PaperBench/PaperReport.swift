@@ -1,4 +1,5 @@
 import Foundation
+import PagedKVCache
 
 /// Writes `REPORT.md` from a run's ``PaperResults``: the headline figures, where the paper's
 /// claims hold or not, the machine, then one section per experiment (method, figure, table,
@@ -92,6 +93,7 @@ public enum PaperReport {
             ["build", m.buildConfiguration + (m.builtForX86_64_v3 ? ", x86-64-v3 (AVX2, FMA, F16C)" : ", generic x86-64 (no -march=x86-64-v3)")],
             ["8-bit AVX2 kernels", m.avx2KernelsActive ? "active" : "not available"],
             ["activations", (results.plan.activations ?? .f32) == .q8 ? "q8 (8-bit, `--activations q8`)" : "f32 (exact, the default)"],
+            ["KV element type", (results.plan.kvElementType ?? .f32) == .f32 ? "f32 (the default)" : "\((results.plan.kvElementType ?? .f32).rawValue) (`--kv-dtype`)"],
             ["load average (1, 5, 15 min) at start", load(m.loadAverageStart)],
             ["load average (1, 5, 15 min) at end", m.loadAverageEnd.map(load) ?? "–"],
             ["text", "\(results.textName) (\(grouped(results.textTokens)) tokens)"],

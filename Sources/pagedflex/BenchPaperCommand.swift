@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Kernels
+import PagedKVCache
 import PaperBench
 
 /// `pagedflex bench paper`: the paper's whole evaluation on the real model, written as a report
@@ -38,6 +39,9 @@ struct BenchPaperCommand: AsyncParsableCommand {
     @Option(help: "Activations of every engine of the run: f32 (exact, default) or q8 (8-bit, faster, as llama.cpp).")
     var activations: ActivationPrecision = .f32
 
+    @Option(help: "KV element type of every engine of the run: f32 (default), f16 or int8 (the attention and memory experiments' own kernel timings stay f32).")
+    var kvDtype: KVElementType = .f32
+
     @Flag(help: "Write REPORT.md in --out again from the results.json there, measuring nothing.")
     var reportOnly = false
 
@@ -68,6 +72,7 @@ struct BenchPaperCommand: AsyncParsableCommand {
         if let seed { plan.seed = seed }
         if let mixedGenerate { plan.mixedBatch.generatedTokens = mixedGenerate }
         if activations != .f32 { plan.activations = activations }
+        if kvDtype != .f32 { plan.kvElementType = kvDtype }
         if let experiments { plan.experiments = selectedExperiments(experiments) }
         let referenceText = Peers.directory.deletingLastPathComponent().appendingPathComponent("reference/GPL-3.txt")
         guard let text = try? String(contentsOf: referenceText, encoding: .utf8) else {
