@@ -10,8 +10,9 @@
 // depend on neither the instruction set nor the batch. It differs from the row-by-row 8-bit
 // kernel's sums (dot_q8.c) only in rounding: a matrix is read one way or the other, never both.
 //
-// Q8_0 and Q5_0 are interleaved the same way as whole unsigned bytes (pf_u8_x8; Q8_0 biased by
-// +128) with m = −bias·dw (exact) taking the bias back out: see u8_x8.h.
+// Q8_0 is interleaved the same way as whole unsigned bytes (pf_u8_x8, biased by +128) with
+// m = −bias·dw (exact) taking the bias back out: see u8_x8.h. Q5_0 keeps Q4_1's nibbles and a
+// plane of fifth bits (pf_q5_0_x8, q5_0_x8.h), read as the same unsigned bytes (bias 16).
 #include "CKernels.h"
 #include <string.h>
 
@@ -34,20 +35,24 @@ void pf_q4_1_x8_pack(const void *weights, size_t row_bytes, int rows, int blocks
 
 size_t pf_u8_x8_bytes(int rows, int blocks) { return (size_t)(rows / 8) * (size_t)blocks * sizeof(pf_u8_x8); }
 
-void pf_q5_0_x8_pack(const void *weights, size_t row_bytes, int rows, int blocks, pf_u8_x8 *out) {
+size_t pf_q5_0_x8_bytes(int rows, int blocks) { return (size_t)(rows / 8) * (size_t)blocks * sizeof(pf_q5_0_x8); }
+
+void pf_q5_0_x8_pack(const void *weights, size_t row_bytes, int rows, int blocks, pf_q5_0_x8 *out) {
     const uint8_t *w = (const uint8_t *)weights;
     for (int r8 = 0; r8 < rows / 8; r8++) {
         for (int k = 0; k < blocks; k++) {
-            pf_u8_x8 *o = out + (size_t)r8 * blocks + k;
+            pf_q5_0_x8 *o = out + (size_t)r8 * blocks + k;
             for (int lane = 0; lane < 8; lane++) {
-                // f16 d, 32 high bits, 16 bytes of low nibbles (elements j and j + 16)
+                // f16 d, 32 fifth bits (bit j: element j), 16 bytes of nibbles (elements j and j + 16)
                 const uint8_t *b = w + (size_t)(r8 * 8 + lane) * row_bytes + (size_t)k * 22;
                 uint32_t qh;
                 memcpy(&o->d[lane], b, 2);
                 memcpy(&qh, b + 2, 4);
-                for (int j = 0; j < 32; j++) {
-                    int nibble = j < 16 ? (b[6 + j] & 0x0F) : (b[6 + j - 16] >> 4);
-                    o->qs[32 * (j / 4) + 4 * lane + j % 4] = (uint8_t)(nibble | (((qh >> j) & 1) << 4));
+                for (int g = 0; g < 4; g++) memcpy(o->qs + 32 * g + 4 * lane, b + 6 + 4 * g, 4);
+                for (int i = 0; i < 4; i++) {
+                    unsigned plane = 0;  // bit e: element 4e + i
+                    for (int e = 0; e < 8; e++) plane |= ((qh >> (4 * e + i)) & 1u) << e;
+                    o->qh[4 * lane + i] = (uint8_t)plane;
                 }
             }
         }
@@ -93,6 +98,7 @@ PF_AVX2 static inline __m256i pf_x8_udot4_avx2(__m256i s, __m256i w, __m256i x) 
 #define PF_X8_UDOT4(s, w, x) s = pf_x8_udot4_avx2(s, w, x)
 #define PF_X8_SUFFIX _avx2
 #include "q4_1_x8.h"
+#include "q5_0_x8.h"
 #include "u8_x8.h"
 #undef PF_X8_TARGET
 #undef PF_X8_DOT4
@@ -104,6 +110,7 @@ PF_AVX2 static inline __m256i pf_x8_udot4_avx2(__m256i s, __m256i w, __m256i x) 
 #define PF_X8_UDOT4 PF_X8_DOT4
 #define PF_X8_SUFFIX _vnni
 #include "q4_1_x8.h"
+#include "q5_0_x8.h"
 #include "u8_x8.h"
 #undef PF_X8_TARGET
 #undef PF_X8_DOT4
@@ -116,6 +123,7 @@ PF_AVX2 static inline __m256i pf_x8_udot4_avx2(__m256i s, __m256i w, __m256i x) 
 #define PF_X8_SUFFIX _vnni512
 #define PF_X8_WIDE 1  // and the 16-row × 4-token zmm tile
 #include "q4_1_x8.h"
+#include "q5_0_x8.h"
 #include "u8_x8.h"
 #undef PF_X8_TARGET
 #undef PF_X8_DOT4
@@ -134,6 +142,17 @@ int pf_matmul_rows_u8_x8_on(int isa, const pf_u8_x8 *weights, float bias, int bl
     }
 }
 
+int pf_matmul_rows_q5_0_x8_on(int isa, const pf_q5_0_x8 *weights, int blocks, int r0, int r1,
+                              const pf_q8_block *x, int ntok, float *y, size_t ys) {
+    if (r0 % 8 != 0 || r1 % 8 != 0) return 0;
+    switch (isa) {
+    case PF_ISA_AVX2: pf_q5_0_x8_rows_avx2(weights, blocks, r0, r1, x, ntok, y, ys); return 1;
+    case PF_ISA_AVXVNNI: pf_q5_0_x8_rows_vnni(weights, blocks, r0, r1, x, ntok, y, ys); return 1;
+    case PF_ISA_AVX512VNNI: pf_q5_0_x8_rows_vnni512(weights, blocks, r0, r1, x, ntok, y, ys); return 1;
+    default: return 0;
+    }
+}
+
 int pf_matmul_rows_q4_1_x8_on(int isa, const pf_q4_1_x8 *weights, int blocks, int r0, int r1,
                               const pf_q8_block *x, int ntok, float *y, size_t ys) {
     if (r0 % 8 != 0 || r1 % 8 != 0) return 0;
@@ -145,6 +164,11 @@ int pf_matmul_rows_q4_1_x8_on(int isa, const pf_q4_1_x8 *weights, int blocks, in
     }
 }
 #else
+int pf_matmul_rows_q5_0_x8_on(int isa, const pf_q5_0_x8 *weights, int blocks, int r0, int r1,
+                              const pf_q8_block *x, int ntok, float *y, size_t ys) {
+    (void)isa; (void)weights; (void)blocks; (void)r0; (void)r1; (void)x; (void)ntok; (void)y; (void)ys;
+    return 0;
+}
 int pf_matmul_rows_u8_x8_on(int isa, const pf_u8_x8 *weights, float bias, int blocks, int r0, int r1,
                             const pf_q8_block *x, int ntok, float *y, size_t ys) {
     (void)isa; (void)weights; (void)bias; (void)blocks; (void)r0; (void)r1; (void)x; (void)ntok; (void)y; (void)ys;

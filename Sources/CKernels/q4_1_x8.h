@@ -163,12 +163,10 @@ PF_X8_TARGET static void PF_X8_NAME(pf_q4_1_x8_rows)(const pf_q4_1_x8 *w, int bl
     for (; r < r1; r += 8) PF_X8_NAME(pf_q4_1_x8_group)(w, blocks, r, x, 0, ntok, y, ys);
 }
 
-#undef PF_X8_BLOCK_SUM
 #undef PF_X8_ACCUMULATE
 #undef PF_X8_SCALES
 #ifdef PF_X8_WIDE
 #undef PF_X16_ACCUMULATE
 #endif
 #undef PF_X8_NAME
-#undef PF_X8_CAT
-#undef PF_X8_CAT2
+// PF_X8_BLOCK_SUM and PF_X8_CAT stay for q5_0_x8.h, which is included next.

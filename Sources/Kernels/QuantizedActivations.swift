@@ -94,11 +94,18 @@ extension Matmul {
         if let packed = w.interleaved {
             let isa = path.q8InstructionSet ?? Int32(PF_ISA_AVX2), blocks = Int32(w.blocksPerRow)
             let r0 = Int32(rows.lowerBound), r1 = Int32(rows.upperBound)
-            let done = w.type == .q4_1
-                ? pf_matmul_rows_q4_1_x8_on(isa, packed.assumingMemoryBound(to: pf_q4_1_x8.self), blocks, r0, r1, x,
-                                            Int32(tokenCount), y, yStride)
-                : pf_matmul_rows_u8_x8_on(isa, packed.assumingMemoryBound(to: pf_u8_x8.self), InterleavedWeights.bias(w.type),
-                                          blocks, r0, r1, x, Int32(tokenCount), y, yStride)
+            let done: Int32
+            switch w.type {
+            case .q4_1:
+                done = pf_matmul_rows_q4_1_x8_on(isa, packed.assumingMemoryBound(to: pf_q4_1_x8.self), blocks, r0, r1, x,
+                                                 Int32(tokenCount), y, yStride)
+            case .q5_0:
+                done = pf_matmul_rows_q5_0_x8_on(isa, packed.assumingMemoryBound(to: pf_q5_0_x8.self), blocks, r0, r1, x,
+                                                 Int32(tokenCount), y, yStride)
+            default:
+                done = pf_matmul_rows_u8_x8_on(isa, packed.assumingMemoryBound(to: pf_u8_x8.self), InterleavedWeights.byteBias,
+                                               blocks, r0, r1, x, Int32(tokenCount), y, yStride)
+            }
             precondition(done == 1, "interleaved rows \(rows) are not whole groups of 8")
             return
         }

@@ -77,17 +77,28 @@ int pf_matmul_rows_q4_1_x8_on(int isa, const pf_q4_1_x8 *weights, int blocks, in
                               const pf_q8_block *x, int ntok, float *y, size_t ys);
 
 /// Eight rows' block k as unsigned bytes, interleaved: lane `r` of vector `e` of `qs` holds row
-/// r's quants 4e..4e+3 as u = q + bias' (Q8_0: q + 128; Q5_0: its 5-bit quants as they are), the
-/// block standing for d·(u − bias) with bias 128 (Q8_0) or 16 (Q5_0); `d` the rows' scales as f16
-/// bits.
+/// r's quants 4e..4e+3 as u = q + 128 (Q8_0), the block standing for d·(u − bias) with bias 128;
+/// `d` the rows' scales as f16 bits.
 typedef struct { uint8_t qs[256]; uint16_t d[8]; } pf_u8_x8;
 
 /// Bytes of the unsigned-byte interleaved copy of `rows` (a multiple of 8) rows of `blocks` blocks.
 size_t pf_u8_x8_bytes(int rows, int blocks);
 /// Writes the interleaved copy of `rows` (a multiple of 8) Q8_0 rows (`row_bytes` apart) to `out`.
 void pf_q8_0_x8_pack(const void *weights, size_t row_bytes, int rows, int blocks, pf_u8_x8 *out);
+
+/// Eight Q5_0 rows' block k, interleaved: `qs` the low nibbles laid out as pf_q4_1_x8's, `qh` the
+/// fifth bits (byte 4r + i, bit e: row r's element 4e + i), `d` the rows' scales as f16 bits. 176
+/// bytes, as many as the eight rows' blocks; a block stands for d·(u − 16), u the 5-bit quant.
+typedef struct { uint8_t qs[128]; uint8_t qh[32]; uint16_t d[8]; } pf_q5_0_x8;
+
+/// Bytes of the interleaved copy of `rows` (a multiple of 8) Q5_0 rows of `blocks` blocks.
+size_t pf_q5_0_x8_bytes(int rows, int blocks);
 /// Writes the interleaved copy of `rows` (a multiple of 8) Q5_0 rows (`row_bytes` apart) to `out`.
-void pf_q5_0_x8_pack(const void *weights, size_t row_bytes, int rows, int blocks, pf_u8_x8 *out);
+void pf_q5_0_x8_pack(const void *weights, size_t row_bytes, int rows, int blocks, pf_q5_0_x8 *out);
+/// pf_matmul_rows_q4_1_x8_on for an interleaved Q5_0 matrix: the same bits as its whole-byte
+/// form would give through pf_matmul_rows_u8_x8_on with bias 16.
+int pf_matmul_rows_q5_0_x8_on(int isa, const pf_q5_0_x8 *weights, int blocks, int r0, int r1,
+                              const pf_q8_block *x, int ntok, float *y, size_t ys);
 /// pf_matmul_rows_q4_1_x8_on for an unsigned-byte interleaved matrix whose blocks stand for
 /// d·(u − bias) (128 for Q8_0, 16 for Q5_0).
 int pf_matmul_rows_u8_x8_on(int isa, const pf_u8_x8 *weights, float bias, int blocks, int r0, int r1,
