@@ -122,23 +122,38 @@ final class PagedKVStore: KVStore {
     func prefetch(layer: Int, batch: ForwardBatch) {
         guard let base else { return }
         let group = groups.groupOfLayer[layer], indexInGroup = groups.indexInGroup[layer]
-        let bytes = layout.elementType.byteCount
-        let blockBytes = layout.layerStride * bytes  // one page's keys then values of one layer
+        let bytes = layout.elementType.byteCount, rowBytes = layout.rowStride * bytes
+        let blockBytes = layout.layerStride * bytes  // a page's keys then values of one layer
         let window = groups.windowLengths[group]
         var budget = Self.prefetchBudget
         for sequence in sequences[group] where sequence.queryRows.count <= Self.prefetchRows {
             let table = sequence.pageTable
-            // The pages the attention visits (never a released one: see prepare(batch:tables:)).
+            // The pages the attention visits (never a released one: see prepare(batch:tables:)),
+            // and in each only the rows written (a contiguous cache's one page is the context long).
             let firstQuery = sequence.kvLength - sequence.queryRows.count
             let firstPage = Self.firstVisibleTileStart(query: firstQuery, window: window) / layout.tokensPerPage
-            let lastPage = (sequence.kvLength - 1) / layout.tokensPerPage
-            var page = lastPage
+            var page = (sequence.kvLength - 1) / layout.tokensPerPage
             while page >= firstPage && budget > 0 {
-                let offset = layout.elementOffset(
-                    page: PageID(rawValue: table[page]), layer: indexInGroup, isValue: false, kvHead: 0, tokenInPage: 0
-                ) - layout.elementType.rowHeaderCount
-                Prefetch.range(base + offset * bytes, bytes: blockBytes)
-                budget -= blockBytes
+                let entry = PageID(rawValue: table[page])
+                let rows = min(layout.tokensPerPage, sequence.kvLength - page * layout.tokensPerPage)
+                if rows == layout.tokensPerPage && blockBytes <= budget {
+                    // A full page: its keys then values of this layer, one stretch.
+                    let offset = layout.elementOffset(page: entry, layer: indexInGroup, isValue: false, kvHead: 0, tokenInPage: 0)
+                    Prefetch.range(base + (offset - layout.elementType.rowHeaderCount) * bytes, bytes: blockBytes)
+                    budget -= blockBytes
+                } else {
+                    // The written (or, past the budget, the latest) rows of each head's keys and values.
+                    let runRows = min(rows, budget / (2 * layout.kvHeadCount * rowBytes))
+                    if runRows == 0 { return }
+                    for half in 0..<2 {
+                        for kvHead in 0..<layout.kvHeadCount {
+                            let offset = layout.elementOffset(
+                                page: entry, layer: indexInGroup, isValue: half == 1, kvHead: kvHead, tokenInPage: rows - runRows)
+                            Prefetch.range(base + (offset - layout.elementType.rowHeaderCount) * bytes, bytes: runRows * rowBytes)
+                        }
+                    }
+                    budget -= 2 * layout.kvHeadCount * runRows * rowBytes
+                }
                 page -= 1
             }
         }
