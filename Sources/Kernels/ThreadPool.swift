@@ -208,10 +208,3 @@ public final class ThreadPool: @unchecked Sendable {
 
 @inline(__always)
 func spinPause() { pf_cpu_pause() }
-
-/// Cache hints.
-public enum Prefetch {
-    /// Asks for `bytes` bytes from `p` to be brought into the caches (a hint: reads nothing,
-    /// faults on nothing).
-    public static func range(_ p: UnsafeRawPointer, bytes: Int) { pf_prefetch_range(p, bytes) }
-}

@@ -100,7 +100,7 @@ void pf_q5_0_x8_pack(const void *weights, size_t row_bytes, int rows, int blocks
 int pf_matmul_rows_q5_0_x8_on(int isa, const pf_q5_0_x8 *weights, int blocks, int r0, int r1,
                               const pf_q8_block *x, int ntok, float *y, size_t ys);
 /// pf_matmul_rows_q4_1_x8_on for an unsigned-byte interleaved matrix whose blocks stand for
-/// d·(u − bias) (128 for Q8_0, 16 for Q5_0).
+/// d·(u − bias) (128 for Q8_0).
 int pf_matmul_rows_u8_x8_on(int isa, const pf_u8_x8 *weights, float bias, int blocks, int r0, int r1,
                             const pf_q8_block *x, int ntok, float *y, size_t ys);
 
