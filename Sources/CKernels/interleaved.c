@@ -11,8 +11,9 @@
 // kernel's sums (dot_q8.c) only in rounding: a matrix is read one way or the other, never both.
 //
 // Q8_0 is interleaved the same way as whole unsigned bytes (pf_u8_x8, biased by +128) with
-// m = −bias·dw (exact) taking the bias back out: see u8_x8.h. Q5_0 keeps Q4_1's nibbles and a
-// plane of fifth bits (pf_q5_0_x8, q5_0_x8.h), read as the same unsigned bytes (bias 16).
+// m = −bias·dw (exact) taking the bias back out; Q5_0 keeps Q4_1's nibbles and a plane of fifth
+// bits (pf_q5_0_x8), read as unsigned bytes with bias 16. The kernel is x8_kernel.h, one
+// instantiation per format (x8_formats.h) and instruction set; what they share is x8_common.h.
 #include "CKernels.h"
 #include <string.h>
 
@@ -79,6 +80,7 @@ void pf_q8_0_x8_pack(const void *weights, size_t row_bytes, int rows, int blocks
 
 #define PF_AVX2 __attribute__((target("avx2,fma,f16c")))
 #include "kquants.h"
+#include "x8_common.h"
 #define PF_VNNI __attribute__((target("avx2,fma,f16c,avxvnni")))
 #define PF_VNNI512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
 
@@ -97,9 +99,7 @@ PF_AVX2 static inline __m256i pf_x8_udot4_avx2(__m256i s, __m256i w, __m256i x) 
 #define PF_X8_DOT4(s, w, x) s = _mm256_add_epi32(s, _mm256_madd_epi16(_mm256_maddubs_epi16(w, x), _mm256_set1_epi16(1)))
 #define PF_X8_UDOT4(s, w, x) s = pf_x8_udot4_avx2(s, w, x)
 #define PF_X8_SUFFIX _avx2
-#include "q4_1_x8.h"
-#include "q5_0_x8.h"
-#include "u8_x8.h"
+#include "x8_formats.h"
 #undef PF_X8_TARGET
 #undef PF_X8_DOT4
 #undef PF_X8_UDOT4
@@ -109,9 +109,7 @@ PF_AVX2 static inline __m256i pf_x8_udot4_avx2(__m256i s, __m256i w, __m256i x) 
 #define PF_X8_DOT4(s, w, x) s = _mm256_dpbusd_avx_epi32(s, w, x)
 #define PF_X8_UDOT4 PF_X8_DOT4
 #define PF_X8_SUFFIX _vnni
-#include "q4_1_x8.h"
-#include "q5_0_x8.h"
-#include "u8_x8.h"
+#include "x8_formats.h"
 #undef PF_X8_TARGET
 #undef PF_X8_DOT4
 #undef PF_X8_UDOT4
@@ -122,46 +120,38 @@ PF_AVX2 static inline __m256i pf_x8_udot4_avx2(__m256i s, __m256i w, __m256i x) 
 #define PF_X8_UDOT4 PF_X8_DOT4
 #define PF_X8_SUFFIX _vnni512
 #define PF_X8_WIDE 1  // and the 16-row × 4-token zmm tile
-#include "q4_1_x8.h"
-#include "q5_0_x8.h"
-#include "u8_x8.h"
+#include "x8_formats.h"
 #undef PF_X8_TARGET
 #undef PF_X8_DOT4
 #undef PF_X8_UDOT4
 #undef PF_X8_SUFFIX
 #undef PF_X8_WIDE
 
+/// Runs format `id`'s kernel on instruction set `isa` (0 for one it does not know).
+#define PF_X8_ON(id, ...)                                                                              \
+    switch (isa) {                                                                                     \
+    case PF_ISA_AVX2: pf_##id##_x8_rows_avx2(__VA_ARGS__); return 1;                                   \
+    case PF_ISA_AVXVNNI: pf_##id##_x8_rows_vnni(__VA_ARGS__); return 1;                                \
+    case PF_ISA_AVX512VNNI: pf_##id##_x8_rows_vnni512(__VA_ARGS__); return 1;                          \
+    default: return 0;                                                                                 \
+    }
+
 int pf_matmul_rows_u8_x8_on(int isa, const pf_u8_x8 *weights, float bias, int blocks, int r0, int r1,
                             const pf_q8_block *x, int ntok, float *y, size_t ys) {
     if (r0 % 8 != 0 || r1 % 8 != 0) return 0;
-    switch (isa) {
-    case PF_ISA_AVX2: pf_u8_x8_rows_avx2(weights, bias, blocks, r0, r1, x, ntok, y, ys); return 1;
-    case PF_ISA_AVXVNNI: pf_u8_x8_rows_vnni(weights, bias, blocks, r0, r1, x, ntok, y, ys); return 1;
-    case PF_ISA_AVX512VNNI: pf_u8_x8_rows_vnni512(weights, bias, blocks, r0, r1, x, ntok, y, ys); return 1;
-    default: return 0;
-    }
+    PF_X8_ON(u8, weights, bias, blocks, r0, r1, x, ntok, y, ys)
 }
 
 int pf_matmul_rows_q5_0_x8_on(int isa, const pf_q5_0_x8 *weights, int blocks, int r0, int r1,
                               const pf_q8_block *x, int ntok, float *y, size_t ys) {
     if (r0 % 8 != 0 || r1 % 8 != 0) return 0;
-    switch (isa) {
-    case PF_ISA_AVX2: pf_q5_0_x8_rows_avx2(weights, blocks, r0, r1, x, ntok, y, ys); return 1;
-    case PF_ISA_AVXVNNI: pf_q5_0_x8_rows_vnni(weights, blocks, r0, r1, x, ntok, y, ys); return 1;
-    case PF_ISA_AVX512VNNI: pf_q5_0_x8_rows_vnni512(weights, blocks, r0, r1, x, ntok, y, ys); return 1;
-    default: return 0;
-    }
+    PF_X8_ON(q5_0, weights, 16.0f, blocks, r0, r1, x, ntok, y, ys)
 }
 
 int pf_matmul_rows_q4_1_x8_on(int isa, const pf_q4_1_x8 *weights, int blocks, int r0, int r1,
                               const pf_q8_block *x, int ntok, float *y, size_t ys) {
     if (r0 % 8 != 0 || r1 % 8 != 0) return 0;
-    switch (isa) {
-    case PF_ISA_AVX2: pf_q4_1_x8_rows_avx2(weights, blocks, r0, r1, x, ntok, y, ys); return 1;
-    case PF_ISA_AVXVNNI: pf_q4_1_x8_rows_vnni(weights, blocks, r0, r1, x, ntok, y, ys); return 1;
-    case PF_ISA_AVX512VNNI: pf_q4_1_x8_rows_vnni512(weights, blocks, r0, r1, x, ntok, y, ys); return 1;
-    default: return 0;
-    }
+    PF_X8_ON(q4_1, weights, 0.0f, blocks, r0, r1, x, ntok, y, ys)  // Q4_1's offsets are its minimums
 }
 #else
 int pf_matmul_rows_q5_0_x8_on(int isa, const pf_q5_0_x8 *weights, int blocks, int r0, int r1,
