@@ -36,11 +36,12 @@ public final class BenchContext {
         return (0..<count).map { textTokens[(offset + $0) % textTokens.count] }
     }
 
-    /// The model's KV bytes per token (all layers, keys and values, float32).
+    /// The model's KV bytes per token (all layers, keys and values, rows of the run's element type).
     var kvBytesPerToken: Int {
         let c = bundle.model.configuration
-        let type = plan.kvElementType ?? .f32
-        return c.layerCount * 2 * c.kvHeadCount * (c.headSize + type.rowHeaderCount) * type.byteCount
+        // The model's geometry was checked when it loaded, so the layout exists.
+        return try! PageLayout(layerCount: c.layerCount, kvHeadCount: c.kvHeadCount, headSize: c.headSize,
+                               elementType: plan.kvElementType ?? .f32).bytesPerToken
     }
 
     /// An engine configuration: `mode`, its page size, a KV budget in tokens, no prefix cache

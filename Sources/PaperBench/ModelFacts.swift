@@ -12,7 +12,7 @@ public struct ModelFacts: Sendable, Hashable, Codable {
     public var headSize: Int
     public var contextLength: Int
     public var vocabularySize: Int
-    /// Keys and values of one token over all layers, in float32 (the engine's KV element type).
+    /// Keys and values of one token over all layers, in the run's KV element type.
     public var kvBytesPerToken: Int
 
     init(bundle: ModelBundle, kvBytesPerToken: Int) {

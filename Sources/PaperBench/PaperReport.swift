@@ -16,7 +16,7 @@ public enum PaperReport {
 
             The paper measured LLaMA-7B in fp16 on NVIDIA T4/L4 GPUs (and its published scripts never turned paging on). \
             This run measures \(results.model.file) (\(results.model.layers) layers, \(results.model.kvHeads) KV heads × \
-            \(results.model.headSize), context \(grouped(results.model.contextLength)) tokens; KV in float32, \
+            \(results.model.headSize), context \(grouped(results.model.contextLength)) tokens; KV in \((results.plan.kvElementType ?? .f32).reportName), \
             \(grouped(results.model.kvBytesPerToken)) bytes per token) on the CPU described below, with paging on: paged \
             KV against a contiguous buffer per sequence against no KV cache. Absolute figures are not comparable with the \
             paper's; the shapes of the curves and the ratios between modes are.
@@ -93,7 +93,7 @@ public enum PaperReport {
             ["build", m.buildConfiguration + (m.builtForX86_64_v3 ? ", x86-64-v3 (AVX2, FMA, F16C)" : ", generic x86-64 (no -march=x86-64-v3)")],
             ["8-bit AVX2 kernels", m.avx2KernelsActive ? "active" : "not available"],
             ["activations", (results.plan.activations ?? .f32) == .q8 ? "q8 (8-bit, `--activations q8`)" : "f32 (exact, the default)"],
-            ["KV element type", (results.plan.kvElementType ?? .f32) == .f32 ? "f32 (the default)" : "\((results.plan.kvElementType ?? .f32).rawValue) (`--kv-dtype`)"],
+            ["KV element type", results.plan.kvElementType.map { "\($0.rawValue) (`--kv-dtype`)" } ?? "f32 (the default)"],
             ["load average (1, 5, 15 min) at start", load(m.loadAverageStart)],
             ["load average (1, 5, 15 min) at end", m.loadAverageEnd.map(load) ?? "–"],
             ["text", "\(results.textName) (\(grouped(results.textTokens)) tokens)"],
@@ -103,5 +103,16 @@ public enum PaperReport {
             + "which slows every mode alike (modes alternate within each experiment), so compare modes within a run, not "
             + "absolute figures across runs.\n"
         return out
+    }
+}
+
+extension KVElementType {
+    /// The element type as the report's prose names it.
+    fileprivate var reportName: String {
+        switch self {
+        case .f32: "float32"
+        case .f16: "float16"
+        case .int8: "int8 with a float scale per row"
+        }
     }
 }
