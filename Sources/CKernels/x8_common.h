@@ -2,6 +2,16 @@
 // sums, the one scaling definition, and how each format's block becomes eight vectors of unsigned
 // bytes (vector e: elements 4e..4e+3 of the eight rows, one row a 32-bit lane). The kernels
 // themselves are x8_kernel.h, instantiated per format by x8_formats.h, per instruction set.
+/// Asks for the lines of the struct `bytes` past `*p` (into L1, as `prefetcht0`): how a tile of
+/// four tokens fetches the next row group's block while it computes on this one's. A hint, so it
+/// faults on nothing, past the end of a matrix too (the address is computed as an integer).
+#define PF_X8_PREFETCH(p, bytes)                                                                       \
+    do {                                                                                               \
+        const char *c_ = (const char *)((uintptr_t)(p) + (uintptr_t)(bytes));                         \
+        for (size_t o_ = 0; o_ < sizeof(*(p)); o_ += 64) __builtin_prefetch(c_ + o_, 0, 3);            \
+        __builtin_prefetch(c_ + sizeof(*(p)) - 1, 0, 3);                                               \
+    } while (0)
+
 #define PF_X8_CAT2(a, b) a##b
 #define PF_X8_CAT(a, b) PF_X8_CAT2(a, b)
 
