@@ -33,3 +33,13 @@ int pf_cpu_has_avx512vnni(void) {
     return 0;
 #endif
 }
+
+int pf_cpu_is_intel(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    unsigned a, b, c, d;
+    if (!__get_cpuid(0, &a, &b, &c, &d)) return 0;
+    return b == 0x756e6547 && d == 0x49656e69 && c == 0x6c65746e;  // "Genu" "ineI" "ntel"
+#else
+    return 0;
+#endif
+}

@@ -2,9 +2,13 @@
 // sums, the one scaling definition, and how each format's block becomes eight vectors of unsigned
 // bytes (vector e: elements 4e..4e+3 of the eight rows, one row a 32-bit lane). The kernels
 // themselves are x8_kernel.h, instantiated per format by x8_formats.h, per instruction set.
+// How far ahead of its blocks a group's one-token pass prefetches (see _x8_group).
+#define PF_X8_AHEAD_BYTES 4096
+
 /// Asks for the lines of the struct `bytes` past `*p` (into L1, as `prefetcht0`): how a tile of
-/// four tokens fetches the next row group's block while it computes on this one's. A hint, so it
-/// faults on nothing, past the end of a matrix too (the address is computed as an integer).
+/// four tokens fetches the next row group's block while it computes on this one's, and the
+/// one-token pass the block PF_X8_AHEAD_BYTES ahead. A hint, so it faults on nothing, past the
+/// end of a matrix too (the address is computed as an integer).
 #define PF_X8_PREFETCH(p, bytes)                                                                       \
     do {                                                                                               \
         const char *c_ = (const char *)((uintptr_t)(p) + (uintptr_t)(bytes));                         \

@@ -1,4 +1,5 @@
 import FlexAttention
+import Foundation
 import Kernels
 import Llama
 import PagedKVCache
@@ -114,13 +115,23 @@ final class PagedKVStore: KVStore {
     /// the caches from one step to the next: the step's weights stream through them). SmolLM2 q8
     /// + f16 KV decode, Zen 5, 2 threads, means of 4 alternations: after 128 tokens 315.0 -> 331.0
     /// tok/s, after 1024 186.1 -> 194.9 (256 KiB helped only the short context).
-    static let prefetchBudget = 768 << 10
+    ///
+    /// None where a burst of prefetches stalls its thread (``Prefetch/burstStallsIssuer``): on an
+    /// Ice Lake Xeon, 2 threads, the same decode after 2048 tokens ran 100.3 tok/s without,
+    /// 97.9 with 64 KiB and 85.5 with 768 KiB (means of 3 alternations); after 128, 157.7, 155.7
+    /// and 152.8. `PAGEDFLEX_KV_PREFETCH` (bytes, 0 for none) overrides it, to measure.
+    static let prefetchBudget: Int = {
+        if let text = ProcessInfo.processInfo.environment["PAGEDFLEX_KV_PREFETCH"], let bytes = Int(text), bytes >= 0 {
+            return bytes
+        }
+        return Prefetch.burstStallsIssuer ? 0 : 768 << 10
+    }()
     /// Sequences with more new rows than this (prompt chunks) are not prefetched: they compute
     /// long enough per key to hide the memory behind their arithmetic.
     static let prefetchRows = 4
 
     func prefetch(layer: Int, batch: ForwardBatch) {
-        guard let base else { return }
+        guard let base, Self.prefetchBudget > 0 else { return }
         let group = groups.groupOfLayer[layer], indexInGroup = groups.indexInGroup[layer]
         let bytes = layout.elementType.byteCount, rowBytes = layout.rowStride * bytes
         let blockBytes = layout.layerStride * bytes  // a page's keys then values of one layer

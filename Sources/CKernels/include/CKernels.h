@@ -12,6 +12,8 @@ int pf_cpu_has_avx2_fma(void);
 int pf_cpu_has_avxvnni(void);
 /// 1 when it also has AVX-512 F, VL and VNNI (vpdpbusd on 256-bit registers, EVEX-encoded).
 int pf_cpu_has_avx512vnni(void);
+/// 1 on an Intel CPU (the CPUID vendor string GenuineIntel).
+int pf_cpu_is_intel(void);
 
 /// The instruction sets the 8-bit kernel comes in (Kernels.KernelPath picks one).
 enum { PF_ISA_AVX2 = 1, PF_ISA_AVXVNNI = 2, PF_ISA_AVX512VNNI = 3 };
