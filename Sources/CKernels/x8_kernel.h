@@ -60,7 +60,7 @@ PF_X8_TARGET static inline void PF_XK_FN(_x8_group)(const PF_XK_T *w, float bias
     }
     for (; t < ntok; t++) {
         const pf_q8_block *xt = x + (size_t)t * blocks;
-        const int ahead = t == t0;
+        const int ahead = PF_X8_AHEAD_BYTES > 0 && t == t0;
         __m256 a = _mm256_setzero_ps();
         for (int k = 0; k < blocks; k++) {
             const PF_XK_T *b = wr + k;
