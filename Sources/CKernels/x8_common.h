@@ -2,6 +2,7 @@
 // sums, the one scaling definition, and how each format's block becomes eight vectors of unsigned
 // bytes (vector e: elements 4e..4e+3 of the eight rows, one row a 32-bit lane). The kernels
 // themselves are x8_kernel.h, instantiated per format by x8_formats.h, per instruction set.
+
 // How far ahead of its blocks a group's one-token pass prefetches (see _x8_group); 0 for no
 // prefetch (to compare, build with -Xcc -DPF_X8_AHEAD_BYTES=0).
 #ifndef PF_X8_AHEAD_BYTES

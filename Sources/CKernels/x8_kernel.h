@@ -24,9 +24,10 @@
 /// From memory, one thread, 1536 × 576 Q4_1: 4 tokens 27 → 15 µs, 16 tokens 78 → 42 µs on
 /// Zen 5 (avx512vnni); the warm kernel takes 11 and 41.
 ///
-/// The first pass of one token (decode) prefetches PF_X8_AHEAD_BYTES ahead of each block: the
-/// group's blocks are one sequential stream, but Intel's L2 streamer restarts at every 4 KiB
-/// page and fell behind it. Ice Lake Xeon, 2 threads, q8 decode after 128: SmolLM2 ~122 → ~160
+/// A group that runs no 4-token tile (decode) prefetches PF_X8_AHEAD_BYTES ahead of each block in
+/// its one-token pass (after a tile, the tile's prefetch has fetched the next group): the group's
+/// blocks are one sequential stream, but Intel's L2 streamer restarts at every 4 KiB page and fell
+/// behind it. Ice Lake Xeon, 2 threads, q8 decode after 128: SmolLM2 ~122 → ~160
 /// tok/s (1, 2, 3, 4, 6 and 16 KiB ahead all gained; 4 KiB most), Gemma 3 57 → 67, weights at
 /// 69 → 84 % of the read bandwidth. On Zen 5, 8 KiB ahead gained one thread 36 → 48 GB/s and two
 /// threads nothing (16 KiB ahead, as the row-by-row kernel does, cost it 20-25%).
@@ -60,7 +61,7 @@ PF_X8_TARGET static inline void PF_XK_FN(_x8_group)(const PF_XK_T *w, float bias
     }
     for (; t < ntok; t++) {
         const pf_q8_block *xt = x + (size_t)t * blocks;
-        const int ahead = PF_X8_AHEAD_BYTES > 0 && t == t0;
+        const int ahead = PF_X8_AHEAD_BYTES > 0 && t == 0;
         __m256 a = _mm256_setzero_ps();
         for (int k = 0; k < blocks; k++) {
             const PF_XK_T *b = wr + k;
