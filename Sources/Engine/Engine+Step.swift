@@ -29,10 +29,11 @@ extension Engine {
         forwardBatch.removeAll()
         for entry in batch.entries {
             let tokens = scheduler.tokens(of: entry.id)
+            let sample = samples[entry.id]
             forwardBatch.append(
                 sequence: entry.id, tokens: tokens[entry.positions], cachedCount: entry.positions.lowerBound,
-                wantLogits: entry.wantsLogits)
-            guard let sample = samples[entry.id] else { continue }
+                wantLogits: entry.wantsLogits, argmaxOnly: sample.map { readsOnlyArgmax($0) } ?? false)
+            guard let sample else { continue }
             if sample.cachedPromptTokens == nil {
                 // The first time a sequence runs, what it skips came from the prefix cache.
                 samples[entry.id]?.cachedPromptTokens = entry.positions.lowerBound
@@ -79,6 +80,13 @@ extension Engine {
         }
         let decodes = batch.entries.reduce(0) { $0 + ($1.positions.count == 1 && $1.wantsLogits ? 1 : 0) }
         return (decodes, batch.tokenCount - decodes)
+    }
+
+    /// Whether a sample reads only the argmax of its logits: greedy, and no log-probabilities (its
+    /// children, forked from the same row, sample with the same parameters).
+    private func readsOnlyArgmax(_ sample: SampleState) -> Bool {
+        guard let request = requests[sample.requestID] else { return false }
+        return sample.sampler.parameters.isGreedy && request.request.logprobCount == nil
     }
 
     /// Nothing could be scheduled although sequences run or wait: the head of the queue does

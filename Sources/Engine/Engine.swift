@@ -90,6 +90,9 @@ public final class Engine: @unchecked Sendable {
         // The 8-bit path's interleaved weights, made now rather than in the first request's TTFT.
         if configuration.activationPrecision == .q8 { _ = bundle.model.eightBitWeights }
         if configuration.profileForward { state.profile = ForwardProfile() }
+        state.usesArgmaxShadow = configuration.argmaxShadow
+        // The output matrix's shadow too (Gemma 3: 115 MB, a few tenths of a second).
+        if configuration.argmaxShadow { _ = bundle.model.outputShadow }
         publishedUsage = Locked(EngineUsage(
             runningSequences: 0, waitingSequences: 0, kvMode: configuration.kvMode, tokensPerPage: pageLayout.tokensPerPage,
             pageCount: pageCount, usedPageCount: 0, kvBytesInUse: 0, kvMinimumBytes: 0, kvWasteBytes: 0, kvWastePercent: 0,

@@ -29,19 +29,33 @@ public struct ForwardBatch: Sendable {
     public var sequences: [Sequence] = []
     /// Packed token indices whose logits the step returns, in this order.
     public var logitRows: [Int] = []
+    /// For each of `logitRows`, whether only its argmax is read (a greedy sample that asks for no
+    /// log-probabilities): its row may then hold `−inf` for every token that cannot be the argmax
+    /// (the output product's ``ArgmaxShadow``).
+    public var argmaxOnly: [Bool] = []
 
     public init() {}
 
     public var tokenCount: Int { tokens.count }
 
     /// Appends `tokens` of sequence `id`, whose cache already holds `cachedCount` tokens; asks for
-    /// the logits of the last one when `wantLogits`.
-    public mutating func append(sequence id: SequenceID, tokens new: some Collection<Int32>, cachedCount: Int, wantLogits: Bool = true) {
+    /// the logits of the last one when `wantLogits` (only their argmax when `argmaxOnly`).
+    public mutating func append(
+        sequence id: SequenceID, tokens new: some Collection<Int32>, cachedCount: Int, wantLogits: Bool = true, argmaxOnly: Bool = false
+    ) {
         let start = tokens.count
         tokens.append(contentsOf: new)
         for i in 0..<new.count { positions.append(Int32(cachedCount + i)) }
         sequences.append(Sequence(id: id, tokenRange: start..<tokens.count, kvLength: cachedCount + new.count))
-        if wantLogits { logitRows.append(tokens.count - 1) }
+        if wantLogits {
+            logitRows.append(tokens.count - 1)
+            self.argmaxOnly.append(argmaxOnly)
+        }
+    }
+
+    /// Whether every logit row is read only for its argmax (and there is one).
+    public var logitsForArgmaxOnly: Bool {
+        !logitRows.isEmpty && argmaxOnly.count == logitRows.count && !argmaxOnly.contains(false)
     }
 
     /// Empties the batch, keeping its storage.
@@ -50,6 +64,7 @@ public struct ForwardBatch: Sendable {
         positions.removeAll(keepingCapacity: true)
         sequences.removeAll(keepingCapacity: true)
         logitRows.removeAll(keepingCapacity: true)
+        argmaxOnly.removeAll(keepingCapacity: true)
     }
 }
 

@@ -28,6 +28,8 @@ public struct ForwardProfile: Sendable, Hashable, Codable {
         /// Forward passes and the tokens they computed.
         public var steps = 0
         public var tokens = 0
+        /// Output rows computed in full by argmax-only products (``ArgmaxShadow``).
+        public var argmaxRows = 0
 
         public init() {}
 
@@ -38,6 +40,7 @@ public struct ForwardProfile: Sendable, Hashable, Codable {
             var d = Steps()
             d.steps = steps - earlier.steps
             d.tokens = tokens - earlier.tokens
+            d.argmaxRows = argmaxRows - earlier.argmaxRows
             for (stage, t) in stages {
                 let e = earlier.stages[stage] ?? Totals()
                 d.stages[stage] = Totals(seconds: t.seconds - e.seconds, weightBytes: t.weightBytes - e.weightBytes, calls: t.calls - e.calls)

@@ -176,6 +176,9 @@ struct BenchDecodeCommand: AsyncParsableCommand {
     private func printProfile(_ p: Profile) {
         print("\nprofile: decode after \(decodePrompt) tokens (\(p.decode.tokens) decode steps)")
         print(profileTable(p.decode, per: p.decode.tokens, unit: "token"))
+        if p.decode.argmaxRows > 0 {
+            print("output: the 5-bit shadow, then \(fmt(Double(p.decode.argmaxRows) / Double(max(p.decode.tokens, 1)), 1)) rows a token in full (--no-argmax-shadow: all)")
+        }
         print("\nprofile: prefill of \(p.prefillTokens) tokens (\(p.prefill.steps) steps)")
         print(profileTable(p.prefill, per: p.prefill.tokens, unit: "token"))
         print(

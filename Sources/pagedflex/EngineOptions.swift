@@ -36,6 +36,9 @@ struct EngineOptions: ParsableArguments {
     @Option(help: "Activations into the quantized matrix products: f32 (exact, default) or q8 (8-bit, faster, as llama.cpp).")
     var activations: ActivationPrecision = .f32
 
+    @Flag(help: "Compute every logit of greedy steps (by default only the output rows a 5-bit shadow of the matrix cannot rule out as the argmax: the same tokens).")
+    var noArgmaxShadow = false
+
     @Option(help: "Prompt tokens per step at most while streams decode (a fixed prefill share; default: the whole --max-batch-tokens).")
     var maxPrefillTokens: Int?
 
@@ -65,6 +68,7 @@ struct EngineOptions: ParsableArguments {
         c.prefixCaching = !noPrefixCache
         c.releasesWindowPages = !keepWindowPages
         c.activationPrecision = activations
+        c.argmaxShadow = !noArgmaxShadow
         c.prefillTokensPerStep = maxPrefillTokens
         c.stepTimeTarget = stepTimeTarget.map { $0 / 1000 }
         return c

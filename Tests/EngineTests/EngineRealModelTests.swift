@@ -62,6 +62,25 @@ struct EngineRealModelTests {
         #expect(usage.usedPageCount == 0, "pages leaked: \(usage)")
     }
 
+    /// A batch's greedy tokens are the same whether the output product finds their argmax
+    /// through its 5-bit shadow or computes every logit, in fp32 and 8-bit activations; and the
+    /// shadow computes a small share of the output rows (its exactness is checked row by row in
+    /// KernelsTests).
+    @Test(arguments: [false, true])
+    func greedyTokensDoNotDependOnTheArgmaxShadow(q8: Bool) async throws {
+        let bundle = try Bundle.load()
+        let prompts = try ReferenceFile.load().prompts.map(\.ids)
+        let full = try await greedyBatch(bundle, prompts: prompts, count: 40, q8: q8, shadow: false)
+        let shadowed = try await greedyBatch(bundle, prompts: prompts, count: 40, q8: q8, shadow: true)
+        #expect(shadowed.tokens == full.tokens, "q8 \(q8)")
+        #expect(full.computedShare == 0)
+        if bundle.model.outputShadow != nil {
+            #expect(shadowed.computedShare > 0 && shadowed.computedShare < 0.1, "q8 \(q8): \(shadowed.computedShare) of the rows")
+        } else {
+            #expect(shadowed.computedShare == 0, "the portable path has no shadow")
+        }
+    }
+
     @Test func sharedPrefixIsServedFromThePrefixCache() async throws {
         let bundle = try Bundle.load()
         let engine = try Engine(bundle: bundle, configuration: configuration())

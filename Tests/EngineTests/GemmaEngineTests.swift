@@ -128,6 +128,23 @@ struct GemmaEngineTests {
         #expect(usage.usedPageCount == 0, "pages leaked: \(usage)")
     }
 
+    /// The reference prompts' greedy tokens, batched, are the same through the output product's
+    /// 5-bit shadow (262,144 rows, most never computed) as with every logit, in fp32 and 8-bit
+    /// activations.
+    @Test(arguments: [false, true])
+    func greedyTokensDoNotDependOnTheArgmaxShadow(q8: Bool) async throws {
+        let bundle = try load()
+        let prompts = try ReferenceFile.loadGemma().prompts.map(\.ids)
+        let full = try await greedyBatch(bundle, prompts: prompts, count: 32, q8: q8, shadow: false)
+        let shadowed = try await greedyBatch(bundle, prompts: prompts, count: 32, q8: q8, shadow: true)
+        #expect(shadowed.tokens == full.tokens, "q8 \(q8)")
+        if bundle.model.outputShadow != nil {
+            #expect(shadowed.computedShare > 0 && shadowed.computedShare < 0.02, "q8 \(q8): \(shadowed.computedShare) of the rows")
+        } else {
+            #expect(shadowed.computedShare == 0, "the portable path has no shadow")
+        }
+    }
+
     /// What `pagedflex perplexity --model gemma3 --window 1024 --windows 4` computes: windows of
     /// 1,024 (longer than the sliding window), each starting with BOS. CI scores one window (the
     /// last: it holds the reference's one ill-conditioned position) against the reference: its mean
