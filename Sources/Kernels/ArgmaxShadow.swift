@@ -92,6 +92,33 @@ public final class ArgmaxShadow: @unchecked Sendable {
         shadowNorms.deallocate()
     }
 
+    /// The first index of the largest of `count` (a multiple of 8) values, NaN skipped (0 when
+    /// none is larger than −inf): four vector maxima, then the first block of 8 that holds it.
+    static func largestRow(_ y: UnsafePointer<Float>, count: Int) -> Int {
+        func load(_ i: Int) -> SIMD8<Float> { UnsafeRawPointer(y + i).loadUnaligned(as: SIMD8<Float>.self) }
+        func larger(_ m: SIMD8<Float>, _ v: SIMD8<Float>) -> SIMD8<Float> { m.replacing(with: v, where: m .< v) }
+        var m0 = SIMD8<Float>(repeating: -.infinity), m1 = m0, m2 = m0, m3 = m0
+        var i = 0
+        while i + 32 <= count {
+            m0 = larger(m0, load(i))
+            m1 = larger(m1, load(i + 8))
+            m2 = larger(m2, load(i + 16))
+            m3 = larger(m3, load(i + 24))
+            i += 32
+        }
+        while i < count {
+            m0 = larger(m0, load(i))
+            i += 8
+        }
+        let top = VectorMath.maximumLane(larger(larger(m0, m1), larger(m2, m3)))
+        guard top > -.infinity else { return 0 }
+        let wanted = SIMD8<Float>(repeating: top)
+        var r = 0
+        while r < count && !any(load(r) .== wanted) { r += 8 }
+        while y[r] != top { r += 1 }
+        return r
+    }
+
     /// A float at least `x` (`+inf` for what is not finite).
     static func roundedUp(_ x: Double) -> Float {
         guard x.isFinite else { return .infinity }
@@ -211,7 +238,7 @@ extension Matmul {
                     let norm = exactSquares.squareRoot(), roundedNorm = roundedSquares.squareRoot()
                     a[t] = ArgmaxShadow.roundedUp(norm * (1 + 2 * gamma))
                     b[t] = ArgmaxShadow.roundedUp(differenceSquares.squareRoot() + 2 * gamma * (norm + roundedNorm))
-                    let best = Elementwise.argmax(y + t * rows, count: rows)
+                    let best = ArgmaxShadow.largestRow(y + t * rows, count: rows)
                     withUnsafeTemporaryAllocation(of: Float.self, capacity: group) { out in
                         exact(best / group * group, t, into: out.baseAddress!)
                         threshold[t] = out[best % group]

@@ -107,12 +107,29 @@ public struct Sampler: Sendable {
     /// The index of the largest logit, the first on ties; NaN logits are skipped (a row of NaN
     /// only gives 0).
     public static func argmax(_ logits: UnsafeBufferPointer<Float>) -> Int32 {
-        var best = 0
-        var bestValue = -Float.infinity
-        for i in 0..<logits.count where logits[i] > bestValue {
-            best = i
-            bestValue = logits[i]
+        // The largest value in vectors of 8 (a lane keeps its value where the new one is not
+        // larger, so NaN never enters), then its first index: Gemma 3's 262,144 logits a token.
+        guard let p = logits.baseAddress else { return 0 }
+        let n = logits.count, whole = n / 8 * 8
+        func load(_ i: Int) -> SIMD8<Float> { UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self) }
+        func larger(_ m: SIMD8<Float>, _ v: SIMD8<Float>) -> SIMD8<Float> { m.replacing(with: v, where: m .< v) }
+        var m0 = SIMD8<Float>(repeating: -.infinity), m1 = m0
+        var i = 0
+        while i + 16 <= whole {
+            m0 = larger(m0, load(i))
+            m1 = larger(m1, load(i + 8))
+            i += 16
         }
-        return Int32(best)
+        if i < whole { m0 = larger(m0, load(i)) }
+        let m = larger(m0, m1)
+        var top = -Float.infinity
+        for lane in 0..<8 where m[lane] > top { top = m[lane] }
+        for j in whole..<n where p[j] > top { top = p[j] }
+        guard top > -.infinity else { return 0 }
+        let wanted = SIMD8<Float>(repeating: top)
+        var r = 0
+        while r < whole && !any(load(r) .== wanted) { r += 8 }
+        while p[r] != top { r += 1 }
+        return Int32(r)
     }
 }

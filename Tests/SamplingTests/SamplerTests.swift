@@ -17,6 +17,28 @@ struct SamplerTests {
         [1, 5, 3, 5].map(Float.init).withUnsafeBufferPointer { #expect(sampler.sample($0) == 1) }
     }
 
+    /// The vectorized argmax against the plain loop (first largest, NaN skipped, 0 when nothing
+    /// beats −inf), on rows of every length up to 70 around the vector width, with ties, NaN, ±inf.
+    @Test func argmaxIsTheFirstLargestOfAnyRow() {
+        var rng = Xoshiro256(seed: 8)
+        let specials: [Float] = [.nan, .infinity, -.infinity, 0.5, 0.5]
+        for length in 0...70 {
+            for _ in 0..<20 {
+                var row = (0..<length).map { _ in Float(Int.random(in: -3...3, using: &rng)) / 2 }
+                for _ in 0..<Int.random(in: 0...3, using: &rng) where length > 0 {
+                    row[Int.random(in: 0..<length, using: &rng)] = specials.randomElement(using: &rng)!
+                }
+                if Bool.random(using: &rng) { row = row.map { $0.isNaN ? $0 : -.infinity } }
+                var expected = 0, best = -Float.infinity
+                for (i, v) in row.enumerated() where v > best {
+                    expected = i
+                    best = v
+                }
+                row.withUnsafeBufferPointer { #expect(Sampler.argmax($0) == Int32(expected), "\(row)") }
+            }
+        }
+    }
+
     @Test func topKOfOneIsGreedy() {
         let h = sample([0, 2, 1.9, -1], SamplingParameters(temperature: 1, topK: 1, topP: 1, minP: 0, seed: 3), count: 200)
         #expect(h == [1: 200])
