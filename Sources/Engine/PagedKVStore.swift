@@ -120,12 +120,24 @@ final class PagedKVStore: KVStore {
     /// Ice Lake Xeon, 2 threads, the same decode after 2048 tokens ran 100.3 tok/s without,
     /// 97.9 with 64 KiB and 85.5 with 768 KiB (means of 3 alternations); after 128, 157.7, 155.7
     /// and 152.8. `PAGEDFLEX_KV_PREFETCH` (bytes, 0 for none) overrides it, to measure.
-    static let prefetchBudget: Int = {
-        if let text = ProcessInfo.processInfo.environment["PAGEDFLEX_KV_PREFETCH"], let bytes = Int(text), bytes >= 0 {
-            return bytes
+    static let prefetchBudget = prefetchSetting.bytes
+
+    /// The environment variable that overrides ``prefetchBudget``.
+    static let prefetchVariable = "PAGEDFLEX_KV_PREFETCH"
+
+    /// The budget, and why `PAGEDFLEX_KV_PREFETCH` was not honoured if it was set and could not be.
+    static let prefetchSetting = prefetchSetting(requested: ProcessInfo.processInfo.environment[prefetchVariable])
+
+    /// The budget a value of `PAGEDFLEX_KV_PREFETCH` asks for (nil or empty: the machine's default;
+    /// a value that is not a whole number of bytes from 0 falls back to it, with the reason).
+    static func prefetchSetting(requested: String?) -> (bytes: Int, problem: String?) {
+        let standard = Prefetch.burstStallsIssuer ? 0 : 768 << 10
+        guard let requested, !requested.isEmpty else { return (standard, nil) }
+        guard let bytes = Int(requested), bytes >= 0 else {
+            return (standard, "\(prefetchVariable)=\(requested) is not a number of bytes (0 or more); using \(standard)")
         }
-        return Prefetch.burstStallsIssuer ? 0 : 768 << 10
-    }()
+        return (bytes, nil)
+    }
     /// Sequences with more new rows than this (prompt chunks) are not prefetched: they compute
     /// long enough per key to hide the memory behind their arithmetic.
     static let prefetchRows = 4

@@ -77,7 +77,7 @@ struct EngineOptions: ParsableArguments {
     /// Loads the model and starts an engine, turning failures into a clear message.
     /// The engine these options describe (`adjust` sets what a command fixes for itself).
     func makeEngine(_ adjust: (inout EngineConfiguration) -> Void = { _ in }) throws -> Engine {
-        if let problem = KernelPath.environmentProblem { printError("warning: \(problem)") }
+        for problem in Engine.environmentProblems { printError("warning: \(problem)") }
         do {
             let bundle = try ModelBundle(path: modelPath)
             var c = configuration
