@@ -29,8 +29,10 @@
 /// blocks are one sequential stream, but Intel's L2 streamer restarts at every 4 KiB page and fell
 /// behind it. Ice Lake Xeon, 2 threads, q8 decode after 128: SmolLM2 ~122 → ~160
 /// tok/s (1, 2, 3, 4, 6 and 16 KiB ahead all gained; 4 KiB most), Gemma 3 57 → 67, weights at
-/// 69 → 84 % of the read bandwidth. On Zen 5, 8 KiB ahead gained one thread 36 → 48 GB/s and two
-/// threads nothing (16 KiB ahead, as the row-by-row kernel does, cost it 20-25%).
+/// 69 → 84 % of the read bandwidth. On Zen 5 it gains too: 2 threads, q8 decode after 128, with
+/// and without it alternating (built with -DPF_X8_AHEAD_BYTES=0), SmolLM2 275.8 vs 239.1 tok/s
+/// (means of 5 pairs; one even), Gemma 3 126.3 vs 117.5 (3 pairs). 16 KiB ahead, as the
+/// row-by-row kernel does, cost one thread 20-25 %.
 PF_X8_TARGET static inline void PF_XK_FN(_x8_group)(const PF_XK_T *w, float bias, int blocks, int r,
                                                    const pf_q8_block *x, int t0, int ntok, float *y, size_t ys) {
     const __m256 minus_bias = _mm256_set1_ps(-bias);
