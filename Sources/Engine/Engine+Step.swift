@@ -32,7 +32,7 @@ extension Engine {
             let sample = samples[entry.id]
             forwardBatch.append(
                 sequence: entry.id, tokens: tokens[entry.positions], cachedCount: entry.positions.lowerBound,
-                wantLogits: entry.wantsLogits, argmaxOnly: sample.map { readsOnlyArgmax($0) } ?? false)
+                wantLogits: entry.wantsLogits, largestLogits: sample.map { largestLogitsRead(by: $0) } ?? 0)
             guard let sample else { continue }
             if sample.cachedPromptTokens == nil {
                 // The first time a sequence runs, what it skips came from the prefix cache.
@@ -82,11 +82,14 @@ extension Engine {
         return (decodes, batch.tokenCount - decodes)
     }
 
-    /// Whether a sample reads only the argmax of its logits: greedy, and no log-probabilities (its
-    /// children, forked from the same row, sample with the same parameters).
-    private func readsOnlyArgmax(_ sample: SampleState) -> Bool {
-        guard let request = requests[sample.requestID] else { return false }
-        return sample.sampler.parameters.isGreedy && request.request.logprobCount == nil
+    /// How many of its largest logits are all a sample reads (0: all of them): 1 when greedy, k
+    /// under top-k (the sampler draws among those k alone), 0 when it asks for log-probabilities.
+    /// Its children, forked from the same row, sample with the same parameters.
+    private func largestLogitsRead(by sample: SampleState) -> Int {
+        guard let request = requests[sample.requestID], request.request.logprobCount == nil else { return 0 }
+        let parameters = sample.sampler.parameters
+        if parameters.isGreedy { return 1 }
+        return parameters.topK < bundle.model.configuration.vocabularySize ? parameters.topK : 0
     }
 
     /// Nothing could be scheduled although sequences run or wait: the head of the queue does

@@ -7,7 +7,7 @@ import CKernels
 /// and stored as an interleaved Q5_0 copy (`pf_q5_0_x8`: the 8-bit kernels read it with integer
 /// dot products). With it each row keeps two numbers, rounded up: `‖e_r‖`, the Euclidean norm of
 /// its error `e_r = w_r − s_r` (the decoded weights minus the shadow's), and `‖s_r‖`. A product
-/// for the argmax (``Matmul/multiplyForArgmax(_:shadow:x:q8:exactIsQ8:tokenCount:y:pool:)``) then
+/// for the argmax (``Matmul/multiplyForLargest(_:shadow:x:q8:exactIsQ8:largest:y:pool:)``) then
 ///
 /// 1. computes the shadow logits `S_r = s_r · x'` of every row (`x'`: the token's activations
 ///    rounded to 8 bits, as the 8-bit path rounds them);
@@ -15,6 +15,10 @@ import CKernels
 ///    largest: `L_m`;
 /// 3. keeps every row whose bound reaches it, `S_r + B_r ≥ L_m`, and computes those exactly; every
 ///    other row's logit is `−inf`.
+///
+/// For the k largest logits (top-k sampling) step 2 computes the k rows where `S` is largest and
+/// takes the least of their exact logits as `L_m`: the k largest are at least that, so all of
+/// them, and every row tied with the k-th, are kept.
 ///
 /// The bound: `L_r − S_r = e_r · x + s_r · (x − x')`, so by Cauchy–Schwarz
 /// `|L_r − S_r| ≤ ‖e_r‖‖x‖ + ‖s_r‖‖x − x'‖`, where `x` is what the full product multiplies (the
@@ -119,6 +123,42 @@ public final class ArgmaxShadow: @unchecked Sendable {
         return r
     }
 
+    /// The indices of the `k` largest of `count` values (ties to the lower index), NaN skipped;
+    /// fewer when fewer are numbers. A heap of `k`, its root the weakest kept.
+    static func largestRows(_ y: UnsafePointer<Float>, count: Int, k: Int) -> [Int] {
+        var heap: [(value: Float, index: Int)] = []
+        heap.reserveCapacity(k)
+        func weaker(_ a: (value: Float, index: Int), _ b: (value: Float, index: Int)) -> Bool {
+            a.value < b.value || (a.value == b.value && a.index > b.index)
+        }
+        func siftDown(_ start: Int) {
+            var i = start
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var m = i
+                if l < heap.count && weaker(heap[l], heap[m]) { m = l }
+                if r < heap.count && weaker(heap[r], heap[m]) { m = r }
+                if m == i { return }
+                heap.swapAt(i, m)
+                i = m
+            }
+        }
+        var i = 0
+        while i < count && heap.count < k {
+            if !y[i].isNaN { heap.append((y[i], i)) }
+            i += 1
+        }
+        for j in stride(from: heap.count / 2 - 1, through: 0, by: -1) { siftDown(j) }
+        while i < count {
+            if y[i] > heap[0].value {
+                heap[0] = (y[i], i)
+                siftDown(0)
+            }
+            i += 1
+        }
+        return heap.map(\.index)
+    }
+
     /// A float at least `x` (`+inf` for what is not finite).
     static func roundedUp(_ x: Double) -> Float {
         guard x.isFinite else { return .infinity }
@@ -171,27 +211,32 @@ public final class ArgmaxShadow: @unchecked Sendable {
 }
 
 extension Matmul {
-    /// `y = X Wᵀ` for the argmax of each token's row only: the rows that could be the largest get
-    /// their exact values (bit for bit what ``multiply(_:x:tokenCount:y:yStride:pool:)``, or
-    /// ``multiply(_:q8:y:yStride:pool:)`` when `exactIsQ8`, gives), the others `−inf`
-    /// (``ArgmaxShadow`` says how). `x` holds `tokenCount` fp32 rows and `q8` the same rows
-    /// quantized; `y` is `tokenCount × w.rowCount`. Returns how many rows it computed exactly.
+    /// `y = X Wᵀ` for the `largest[t]` largest logits of each token `t` only (1: the argmax,
+    /// greedy; k: top-k sampling; each at least 1 and below the row count): every row that could
+    /// be among them gets its exact value (bit for bit what
+    /// ``multiply(_:x:tokenCount:y:yStride:pool:)``, or ``multiply(_:q8:y:yStride:pool:)`` when
+    /// `exactIsQ8`, gives), the others `−inf` (``ArgmaxShadow`` says how). `x` holds
+    /// `largest.count` fp32 rows and `q8` the same rows quantized; `y` is
+    /// `largest.count × w.rowCount`. Returns how many rows it computed exactly.
     @discardableResult
-    public static func multiplyForArgmax(
+    public static func multiplyForLargest(
         _ w: WeightMatrix, shadow: ArgmaxShadow, x: UnsafePointer<Float>, q8: Q8Activations, exactIsQ8: Bool,
-        tokenCount: Int, y: UnsafeMutablePointer<Float>, pool: ThreadPool = .shared
+        largest: [Int], y: UnsafeMutablePointer<Float>, pool: ThreadPool = .shared
     ) -> Int {
-        multiplyForArgmax(w, shadow: shadow, x: x, q8: q8, exactIsQ8: exactIsQ8, tokenCount: tokenCount, y: y, pool: pool,
-                          path: KernelPath.active)
+        multiplyForLargest(w, shadow: shadow, x: x, q8: q8, exactIsQ8: exactIsQ8, largest: largest, y: y, pool: pool,
+                           path: KernelPath.active)
     }
 
-    static func multiplyForArgmax(
+    static func multiplyForLargest(
         _ w: WeightMatrix, shadow: ArgmaxShadow, x: UnsafePointer<Float>, q8: Q8Activations, exactIsQ8: Bool,
-        tokenCount: Int, y: UnsafeMutablePointer<Float>, pool: ThreadPool, path: KernelPath
+        largest: [Int], y: UnsafeMutablePointer<Float>, pool: ThreadPool, path: KernelPath
     ) -> Int {
+        let tokenCount = largest.count
+        precondition(largest.allSatisfy { $0 >= 1 && $0 < w.rowCount }, "between 1 and the row count − 1 largest logits a token")
         let rows = w.rowCount, blocks = w.blocksPerRow, n = w.columnCount
         precondition(shadow.rowCount == rows && shadow.blocks == blocks, "not this matrix's shadow")
         precondition(q8.tokenCount == tokenCount && q8.blocksPerRow == blocks, "the 8-bit input does not match")
+        guard tokenCount > 0 else { return 0 }
         precondition(path.usesCKernels && path.isAvailable, "the shadow needs the C kernels")
         precondition(!exactIsQ8 || supportsQ8(w), "the 8-bit path needs quantized weights")
         let isa = path.q8InstructionSet ?? Int32(PF_ISA_AVX2)
@@ -218,7 +263,9 @@ extension Matmul {
                                        Int32(group), x + t * n, 1, sums + t * blocks, out, 1)
                 }
             }
-            // 2. Per token: the bound's two factors, and the exact logit of the shadow's best row.
+            // 2. Per token: the bound's two factors, and the threshold: the exact logit of the
+            // shadow's best row, or under top-k the least exact logit of the shadow's k best rows
+            // (the k largest exact logits are at least that).
             let gamma = Double(n + 64) * 0x1p-23
             pool.parallelRanges(tokenCount, chunks: tokenCount >= 4 ? pool.threadCount : 1) { tokens in
                 for t in tokens {
@@ -238,11 +285,17 @@ extension Matmul {
                     let norm = exactSquares.squareRoot(), roundedNorm = roundedSquares.squareRoot()
                     a[t] = ArgmaxShadow.roundedUp(norm * (1 + 2 * gamma))
                     b[t] = ArgmaxShadow.roundedUp(differenceSquares.squareRoot() + 2 * gamma * (norm + roundedNorm))
-                    let best = ArgmaxShadow.largestRow(y + t * rows, count: rows)
+                    let yt = y + t * rows
+                    let best = largest[t] == 1 ? [ArgmaxShadow.largestRow(yt, count: rows)] : ArgmaxShadow.largestRows(yt, count: rows, k: largest[t])
+                    var floor = best.count == largest[t] ? Float.infinity : -.infinity
                     withUnsafeTemporaryAllocation(of: Float.self, capacity: group) { out in
-                        exact(best / group * group, t, into: out.baseAddress!)
-                        threshold[t] = out[best % group]
+                        for r in best {
+                            exact(r / group * group, t, into: out.baseAddress!)
+                            let value = out[r % group]
+                            floor = value.isNaN ? -.infinity : min(floor, value)
+                        }
                     }
+                    threshold[t] = floor
                 }
             }
             // 3. Keep the rows whose bound reaches the threshold and compute them exactly; the
@@ -292,7 +345,7 @@ extension Matmul {
                 }
                 counts[share] = computed
             }
-            return (0..<shares).reduce(0) { $0 + counts[$1] } + tokenCount * group
+            return (0..<shares).reduce(0) { $0 + counts[$1] } + largest.reduce(0, +) * group
         }
     }
 }

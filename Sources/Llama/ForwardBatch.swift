@@ -29,19 +29,21 @@ public struct ForwardBatch: Sendable {
     public var sequences: [Sequence] = []
     /// Packed token indices whose logits the step returns, in this order.
     public var logitRows: [Int] = []
-    /// For each of `logitRows`, whether only its argmax is read (a greedy sample that asks for no
-    /// log-probabilities): its row may then hold `−inf` for every token that cannot be the argmax
-    /// (the output product's ``ArgmaxShadow``).
-    public var argmaxOnly: [Bool] = []
+    /// For each of `logitRows`, how many of its largest logits are all its sampler reads: 1 for a
+    /// greedy sample, k for top-k sampling, 0 for all of them (log-probabilities, or no top-k). A
+    /// row with k > 0 may hold `−inf` for every token that cannot be among its k largest (the
+    /// output product's ``ArgmaxShadow``).
+    public var largestLogits: [Int] = []
 
     public init() {}
 
     public var tokenCount: Int { tokens.count }
 
     /// Appends `tokens` of sequence `id`, whose cache already holds `cachedCount` tokens; asks for
-    /// the logits of the last one when `wantLogits` (only their argmax when `argmaxOnly`).
+    /// the logits of the last one when `wantLogits` (only its `largestLogits` largest when that is
+    /// above 0).
     public mutating func append(
-        sequence id: SequenceID, tokens new: some Collection<Int32>, cachedCount: Int, wantLogits: Bool = true, argmaxOnly: Bool = false
+        sequence id: SequenceID, tokens new: some Collection<Int32>, cachedCount: Int, wantLogits: Bool = true, largestLogits: Int = 0
     ) {
         let start = tokens.count
         tokens.append(contentsOf: new)
@@ -49,13 +51,13 @@ public struct ForwardBatch: Sendable {
         sequences.append(Sequence(id: id, tokenRange: start..<tokens.count, kvLength: cachedCount + new.count))
         if wantLogits {
             logitRows.append(tokens.count - 1)
-            self.argmaxOnly.append(argmaxOnly)
+            self.largestLogits.append(max(0, largestLogits))
         }
     }
 
-    /// Whether every logit row is read only for its argmax (and there is one).
-    public var logitsForArgmaxOnly: Bool {
-        !logitRows.isEmpty && argmaxOnly.count == logitRows.count && !argmaxOnly.contains(false)
+    /// Whether every logit row is read only for some of its largest logits (and there is a row).
+    public var readsOnlyLargestLogits: Bool {
+        !logitRows.isEmpty && largestLogits.count == logitRows.count && !largestLogits.contains(0)
     }
 
     /// Empties the batch, keeping its storage.
@@ -64,7 +66,7 @@ public struct ForwardBatch: Sendable {
         positions.removeAll(keepingCapacity: true)
         sequences.removeAll(keepingCapacity: true)
         logitRows.removeAll(keepingCapacity: true)
-        argmaxOnly.removeAll(keepingCapacity: true)
+        largestLogits.removeAll(keepingCapacity: true)
     }
 }
 

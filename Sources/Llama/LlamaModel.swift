@@ -209,14 +209,15 @@ public final class LlamaModel: Sendable {
         if logits.count != rows * vocab { logits = [Float](repeating: 0, count: rows * vocab) }
         lap(.outputNorm)
         input(h, rows: rows, width: d)
-        if state.usesArgmaxShadow, batch.logitsForArgmaxOnly, let shadow = outputShadow {
-            // Greedy rows: the shadow finds the rows that can be the argmax, and only those are
-            // computed in full (q8: the 8-bit product's values; else the fp32 product's).
+        if state.usesArgmaxShadow, batch.readsOnlyLargestLogits, let shadow = outputShadow {
+            // Greedy and top-k rows: the shadow finds the rows that can be among the largest, and
+            // only those are computed in full (q8: the 8-bit product's values; else the fp32
+            // product's).
             let exactIsQ8 = q8 != nil && Matmul.supportsQ8(weights.output)
             if q8 == nil { state.q8.quantize(h, tokenCount: rows, columnCount: d) }
             let computed = logits.withUnsafeMutableBufferPointer { out in
-                Matmul.multiplyForArgmax(weights.output, shadow: shadow, x: h, q8: state.q8, exactIsQ8: exactIsQ8,
-                                         tokenCount: rows, y: out.baseAddress!)
+                Matmul.multiplyForLargest(weights.output, shadow: shadow, x: h, q8: state.q8, exactIsQ8: exactIsQ8,
+                                          largest: batch.largestLogits, y: out.baseAddress!)
             }
             if profiling { times.argmaxRows += computed }
             lap(.output, shadow.byteCount + computed * weights.output.bytesPerRow)
@@ -234,9 +235,9 @@ public final class LlamaState {
     public var activationPrecision: ActivationPrecision
     /// When set, every forward pass adds its stage times here (off by default: a clock read per stage).
     public var profile: ForwardProfile?
-    /// Whether steps whose logits are read only for their argmax (``ForwardBatch/argmaxOnly``)
-    /// compute the output product through ``LlamaModel/outputShadow`` (the same tokens; on by
-    /// default). Off, every logit is computed.
+    /// Whether steps whose logits are read only for their largest (``ForwardBatch/largestLogits``:
+    /// greedy and top-k samples) compute the output product through ``LlamaModel/outputShadow``
+    /// (the same tokens; on by default). Off, every logit is computed.
     public var usesArgmaxShadow = true
     let q8 = Q8Activations()
     public private(set) var tokenCapacity = 0

@@ -81,6 +81,18 @@ struct EngineRealModelTests {
         }
     }
 
+    /// Top-k sampling (k = 40, seeded) draws the same tokens through the shadow, which computes
+    /// only the rows that can be among a token's 40 largest logits.
+    @Test func topKSamplesDoNotDependOnTheArgmaxShadow() async throws {
+        let bundle = try Bundle.load()
+        let prompts = try ReferenceFile.load().prompts.map(\.ids)
+        let sampling = SamplingParameters(temperature: 0.8, topK: 40, topP: 0.95, minP: 0.05, seed: 99)
+        let full = try await greedyBatch(bundle, prompts: prompts, count: 40, q8: false, shadow: false, sampling: sampling)
+        let shadowed = try await greedyBatch(bundle, prompts: prompts, count: 40, q8: false, shadow: true, sampling: sampling)
+        #expect(shadowed.tokens == full.tokens)
+        if bundle.model.outputShadow != nil { #expect(shadowed.computedShare > 0 && shadowed.computedShare < 0.25, "\(shadowed.computedShare)") }
+    }
+
     @Test func sharedPrefixIsServedFromThePrefixCache() async throws {
         let bundle = try Bundle.load()
         let engine = try Engine(bundle: bundle, configuration: configuration())

@@ -55,11 +55,11 @@ func greedy(_ tokens: [Int32], count: Int) -> GenerationRequest {
     GenerationRequest(promptTokens: tokens, sampling: .greedy, stop: StopConditions(maxTokens: count))
 }
 
-/// Each prompt's `count` greedy tokens, all submitted at once (one batch), with 8-bit or fp32
+/// Each prompt's `count` greedy (or `sampling`, seeded per prompt) tokens, all submitted at once (one batch), with 8-bit or fp32
 /// activations and the output product's argmax shadow on or off; and the share of the output
 /// rows the decode steps computed in full (0 without the shadow, which computes them all).
 func greedyBatch(
-    _ bundle: ModelBundle, prompts: [[Int32]], count: Int, q8: Bool, shadow: Bool
+    _ bundle: ModelBundle, prompts: [[Int32]], count: Int, q8: Bool, shadow: Bool, sampling: SamplingParameters = .greedy
 ) async throws -> (tokens: [[Int32]], computedShare: Double) {
     var c = configuration(memory: .tokens(16384))
     c.activationPrecision = q8 ? .q8 : .f32
@@ -68,7 +68,12 @@ func greedyBatch(
     let engine = try Engine(bundle: bundle, configuration: c)
     defer { engine.shutdown() }
     let tokens = try await withThrowingTaskGroup(of: (Int, [Int32]).self) { group in
-        for (i, p) in prompts.enumerated() { group.addTask { (i, try await engine.tokens(for: greedy(p, count: count))[0]) } }
+        for (i, p) in prompts.enumerated() {
+            var parameters = sampling
+            parameters.seed = sampling.seed.map { $0 + UInt64(i) }
+            let request = GenerationRequest(promptTokens: p, sampling: parameters, stop: StopConditions(maxTokens: count))
+            group.addTask { (i, try await engine.tokens(for: request)[0]) }
+        }
         var all = [[Int32]](repeating: [], count: prompts.count)
         for try await (i, t) in group { all[i] = t }
         return all

@@ -52,7 +52,7 @@ struct ArgmaxShadowTests {
 
         /// The matrix (its interleaved copy when `interleaved` and it has one), its shadow, and both products.
         func products(
-            exactIsQ8: Bool, interleaved: Bool, path: KernelPath, pool: ThreadPool = .shared
+            exactIsQ8: Bool, interleaved: Bool, path: KernelPath, pool: ThreadPool = .shared, largest: Int = 1
         ) -> (full: [Float], argmax: [Float], computed: Int) {
             encoded.withUnsafeBytes { raw in
                 let plain = WeightMatrix(type: type, rowCount: rows, columnCount: columns, base: raw.baseAddress!)
@@ -69,9 +69,9 @@ struct ArgmaxShadowTests {
                         } else {
                             Matmul.multiply(w, x: x.baseAddress!, tokenCount: tokens, y: &full, yStride: nil, pool: pool, avx2: true)
                         }
-                        computed = Matmul.multiplyForArgmax(
-                            w, shadow: shadow, x: x.baseAddress!, q8: q8, exactIsQ8: exactIsQ8, tokenCount: tokens, y: &argmax,
-                            pool: pool, path: path)
+                        computed = Matmul.multiplyForLargest(
+                            w, shadow: shadow, x: x.baseAddress!, q8: q8, exactIsQ8: exactIsQ8,
+                            largest: [Int](repeating: largest, count: tokens), y: &argmax, pool: pool, path: path)
                     }
                 }
                 return (full, argmax, computed)
@@ -122,6 +122,38 @@ struct ArgmaxShadowTests {
                     #expect(p.computed >= tokens && p.computed <= tokens * Self.rows, "\(label)")
                 }
             }
+        }
+    }
+
+    /// The k largest logits (top-k sampling): every row among the full product's k largest (and
+    /// tied with the k-th) is kept with its bits, so the sampler's top-k set is the same.
+    @Test(arguments: [0, 3], [2, 5, 40])
+    func theKLargestAreKept(typeIndex: Int, k: Int) {
+        let tokens = 5
+        let f = Fixture(Self.types[typeIndex], seed: 31 + UInt64(k), tokens: tokens)
+        for exactIsQ8 in [false, true] {
+            let p = f.products(exactIsQ8: exactIsQ8, interleaved: exactIsQ8, path: KernelPath.active, largest: k)
+            Self.check(p, tokens: tokens, "k \(k) q8 \(exactIsQ8)")
+            for t in 0..<tokens {
+                let range = t * Self.rows..<(t + 1) * Self.rows
+                let kth = p.full[range].sorted(by: >)[k - 1]
+                for r in range where p.full[r] >= kth {
+                    #expect(p.argmax[r].bitPattern == p.full[r].bitPattern, "k \(k) q8 \(exactIsQ8) token \(t) row \(r - t * Self.rows)")
+                }
+                let kept = p.argmax[range].filter { $0 != -.infinity }.count
+                #expect(kept >= k, "k \(k) q8 \(exactIsQ8) token \(t): \(kept) kept")
+            }
+            let kept0 = p.argmax[0..<Self.rows].filter { $0 != -.infinity }.count
+            #expect(k == 40 || kept0 <= Self.rows / 4, "k \(k) q8 \(exactIsQ8): token 0 kept \(kept0)")
+        }
+    }
+
+    @Test func largestRowsAreTheKLargestTiesToTheLowerIndex() {
+        let values: [Float] = [3, .nan, 7, 7, -1, 7, 2, .nan, 5]
+        values.withUnsafeBufferPointer { v in
+            #expect(Set(ArgmaxShadow.largestRows(v.baseAddress!, count: v.count, k: 2)) == [2, 3])
+            #expect(Set(ArgmaxShadow.largestRows(v.baseAddress!, count: v.count, k: 4)) == [2, 3, 5, 8])
+            #expect(ArgmaxShadow.largestRows(v.baseAddress!, count: v.count, k: 8).count == 7, "only 7 are numbers")
         }
     }
 
