@@ -52,7 +52,7 @@ let package = Package(
         .target(name: "AttentionBench", dependencies: ["FlexAttention", "PagedKVCache", "Kernels", "SplitMix"], swiftSettings: swiftSettings),
         .target(name: "GGUF", swiftSettings: swiftSettings),
         .target(name: "Tokenizers", dependencies: ["Locking"], swiftSettings: swiftSettings),
-        .target(name: "Sampling", dependencies: ["SplitMix"], swiftSettings: swiftSettings),
+        .target(name: "Sampling", dependencies: ["SplitMix", "Kernels"], swiftSettings: swiftSettings),
         .target(name: "Llama", dependencies: ["Kernels", "GGUF", "FlexAttention", "PagedKVCache"], swiftSettings: swiftSettings),
         .target(name: "Scheduler", dependencies: ["PagedKVCache"], swiftSettings: swiftSettings),
         .target(

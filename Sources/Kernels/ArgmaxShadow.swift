@@ -96,69 +96,6 @@ public final class ArgmaxShadow: @unchecked Sendable {
         shadowNorms.deallocate()
     }
 
-    /// The first index of the largest of `count` (a multiple of 8) values, NaN skipped (0 when
-    /// none is larger than −inf): four vector maxima, then the first block of 8 that holds it.
-    static func largestRow(_ y: UnsafePointer<Float>, count: Int) -> Int {
-        func load(_ i: Int) -> SIMD8<Float> { UnsafeRawPointer(y + i).loadUnaligned(as: SIMD8<Float>.self) }
-        func larger(_ m: SIMD8<Float>, _ v: SIMD8<Float>) -> SIMD8<Float> { m.replacing(with: v, where: m .< v) }
-        var m0 = SIMD8<Float>(repeating: -.infinity), m1 = m0, m2 = m0, m3 = m0
-        var i = 0
-        while i + 32 <= count {
-            m0 = larger(m0, load(i))
-            m1 = larger(m1, load(i + 8))
-            m2 = larger(m2, load(i + 16))
-            m3 = larger(m3, load(i + 24))
-            i += 32
-        }
-        while i < count {
-            m0 = larger(m0, load(i))
-            i += 8
-        }
-        let top = VectorMath.maximumLane(larger(larger(m0, m1), larger(m2, m3)))
-        guard top > -.infinity else { return 0 }
-        let wanted = SIMD8<Float>(repeating: top)
-        var r = 0
-        while r < count && !any(load(r) .== wanted) { r += 8 }
-        while y[r] != top { r += 1 }
-        return r
-    }
-
-    /// The indices of the `k` largest of `count` values (ties to the lower index), NaN skipped;
-    /// fewer when fewer are numbers. A heap of `k`, its root the weakest kept.
-    static func largestRows(_ y: UnsafePointer<Float>, count: Int, k: Int) -> [Int] {
-        var heap: [(value: Float, index: Int)] = []
-        heap.reserveCapacity(k)
-        func weaker(_ a: (value: Float, index: Int), _ b: (value: Float, index: Int)) -> Bool {
-            a.value < b.value || (a.value == b.value && a.index > b.index)
-        }
-        func siftDown(_ start: Int) {
-            var i = start
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var m = i
-                if l < heap.count && weaker(heap[l], heap[m]) { m = l }
-                if r < heap.count && weaker(heap[r], heap[m]) { m = r }
-                if m == i { return }
-                heap.swapAt(i, m)
-                i = m
-            }
-        }
-        var i = 0
-        while i < count && heap.count < k {
-            if !y[i].isNaN { heap.append((y[i], i)) }
-            i += 1
-        }
-        for j in stride(from: heap.count / 2 - 1, through: 0, by: -1) { siftDown(j) }
-        while i < count {
-            if y[i] > heap[0].value {
-                heap[0] = (y[i], i)
-                siftDown(0)
-            }
-            i += 1
-        }
-        return heap.map(\.index)
-    }
-
     /// A float at least `x` (`+inf` for what is not finite).
     static func roundedUp(_ x: Double) -> Float {
         guard x.isFinite else { return .infinity }
@@ -286,10 +223,15 @@ extension Matmul {
                     a[t] = ArgmaxShadow.roundedUp(norm * (1 + 2 * gamma))
                     b[t] = ArgmaxShadow.roundedUp(differenceSquares.squareRoot() + 2 * gamma * (norm + roundedNorm))
                     let yt = y + t * rows
-                    let best = largest[t] == 1 ? [ArgmaxShadow.largestRow(yt, count: rows)] : ArgmaxShadow.largestRows(yt, count: rows, k: largest[t])
+                    var best: [(value: Float, index: Int)] = []
+                    if largest[t] == 1 {
+                        best = [(yt[0], Elementwise.argmax(yt, count: rows))]
+                    } else {
+                        Elementwise.largest(yt, count: rows, k: largest[t], into: &best)
+                    }
                     var floor = best.count == largest[t] ? Float.infinity : -.infinity
                     withUnsafeTemporaryAllocation(of: Float.self, capacity: group) { out in
-                        for r in best {
+                        for (_, r) in best {
                             exact(r / group * group, t, into: out.baseAddress!)
                             let value = out[r % group]
                             floor = value.isNaN ? -.infinity : min(floor, value)

@@ -90,16 +90,71 @@ public enum Elementwise {
         for lane in 0..<count - i { gate[i + lane] = out[lane] }
     }
 
-    /// The index of the largest of `count` floats (the first on ties).
-    @inlinable
+    /// The index of the largest of `count` floats, the first on ties; NaN is skipped (0 when none
+    /// is larger than −inf). The largest value in vectors of 8 (a lane keeps its value where the
+    /// new one is not larger, so NaN never enters), then the first block of 8 that holds it: a
+    /// greedy token scans its whole logit row, Gemma 3's 262,144 values.
     public static func argmax(_ x: UnsafePointer<Float>, count: Int) -> Int {
-        var best = 0
-        var bestValue = x[0]
-        for i in 1..<count where x[i] > bestValue {
-            best = i
-            bestValue = x[i]
+        let whole = count / 8 * 8
+        func load(_ i: Int) -> SIMD8<Float> { UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self) }
+        func larger(_ m: SIMD8<Float>, _ v: SIMD8<Float>) -> SIMD8<Float> { m.replacing(with: v, where: m .< v) }
+        var m0 = SIMD8<Float>(repeating: -.infinity), m1 = m0, m2 = m0, m3 = m0
+        var i = 0
+        while i + 32 <= whole {
+            m0 = larger(m0, load(i))
+            m1 = larger(m1, load(i + 8))
+            m2 = larger(m2, load(i + 16))
+            m3 = larger(m3, load(i + 24))
+            i += 32
         }
-        return best
+        while i < whole {
+            m0 = larger(m0, load(i))
+            i += 8
+        }
+        var top = VectorMath.maximumLane(larger(larger(m0, m1), larger(m2, m3)))
+        for j in whole..<count where x[j] > top { top = x[j] }
+        guard top > -.infinity else { return 0 }
+        let wanted = SIMD8<Float>(repeating: top)
+        var r = 0
+        while r < whole && !any(load(r) .== wanted) { r += 8 }
+        while x[r] != top { r += 1 }
+        return r
+    }
+
+    /// The `k` largest of `count` floats with their indices, unordered, ties to the lower index,
+    /// NaN skipped (fewer when fewer are numbers), into `heap` (emptied first, its storage
+    /// reused): a min-heap of `k` whose root is the weakest kept.
+    public static func largest(_ x: UnsafePointer<Float>, count: Int, k: Int, into heap: inout [(value: Float, index: Int)]) {
+        heap.removeAll(keepingCapacity: true)
+        guard k > 0 else { return }
+        func weaker(_ a: (value: Float, index: Int), _ b: (value: Float, index: Int)) -> Bool {
+            a.value < b.value || (a.value == b.value && a.index > b.index)
+        }
+        func siftDown(_ start: Int) {
+            var i = start
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var m = i
+                if l < heap.count && weaker(heap[l], heap[m]) { m = l }
+                if r < heap.count && weaker(heap[r], heap[m]) { m = r }
+                if m == i { return }
+                heap.swapAt(i, m)
+                i = m
+            }
+        }
+        var i = 0
+        while i < count && heap.count < k {
+            if !x[i].isNaN { heap.append((x[i], i)) }
+            i += 1
+        }
+        for j in stride(from: heap.count / 2 - 1, through: 0, by: -1) { siftDown(j) }
+        while i < count {
+            if x[i] > heap[0].value {
+                heap[0] = (x[i], i)
+                siftDown(0)
+            }
+            i += 1
+        }
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 
 /// Chooses tokens from logits under one request's ``SamplingParameters``. Holds its generator and
 /// a candidate buffer reused across steps, so sampling allocates nothing per token once warm.
@@ -6,6 +7,8 @@ public struct Sampler: Sendable {
     public let parameters: SamplingParameters
     private var rng: Xoshiro256
     private var candidates: [Candidate] = []
+    /// The top-k heap, reused.
+    private var largest: [(value: Float, index: Int)] = []
 
     struct Candidate: Sendable {
         var token: Int32
@@ -71,65 +74,17 @@ public struct Sampler: Sendable {
         return candidates[keep - 1].token
     }
 
-    /// The `k` largest finite logits into `candidates` (unordered), with a min-heap.
+    /// The `k` largest finite logits into `candidates` (unordered; ties to the lower token).
     private mutating func selectTopK(_ logits: UnsafeBufferPointer<Float>, k: Int) {
-        // Heap ordered by (logit ascending, token descending): the root is the weakest kept.
-        func weaker(_ a: Candidate, _ b: Candidate) -> Bool { a.logit < b.logit || (a.logit == b.logit && a.token > b.token) }
-        func siftDown(_ i: Int) {
-            var i = i
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var m = i
-                if l < candidates.count && weaker(candidates[l], candidates[m]) { m = l }
-                if r < candidates.count && weaker(candidates[r], candidates[m]) { m = r }
-                if m == i { return }
-                candidates.swapAt(i, m)
-                i = m
-            }
-        }
-        // Only finite logits enter (the caller saw the largest is finite): NaN would break the
-        // heap's order and −∞ has no probability.
-        var i = 0
-        while i < logits.count && candidates.count < k {
-            if logits[i].isFinite { candidates.append(Candidate(token: Int32(i), logit: logits[i])) }
-            i += 1
-        }
-        for j in stride(from: candidates.count / 2 - 1, through: 0, by: -1) { siftDown(j) }
-        while i < logits.count {
-            if logits[i].isFinite && logits[i] > candidates[0].logit {
-                candidates[0] = Candidate(token: Int32(i), logit: logits[i])
-                siftDown(0)
-            }
-            i += 1
-        }
+        // −∞ has no probability: it is among the k largest only where fewer than k are finite.
+        Elementwise.largest(logits.baseAddress!, count: logits.count, k: k, into: &largest)
+        for (logit, token) in largest where logit.isFinite { candidates.append(Candidate(token: Int32(token), logit: logit)) }
     }
 
     /// The index of the largest logit, the first on ties; NaN logits are skipped (a row of NaN
     /// only gives 0).
     public static func argmax(_ logits: UnsafeBufferPointer<Float>) -> Int32 {
-        // The largest value in vectors of 8 (a lane keeps its value where the new one is not
-        // larger, so NaN never enters), then its first index: Gemma 3's 262,144 logits a token.
         guard let p = logits.baseAddress else { return 0 }
-        let n = logits.count, whole = n / 8 * 8
-        func load(_ i: Int) -> SIMD8<Float> { UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self) }
-        func larger(_ m: SIMD8<Float>, _ v: SIMD8<Float>) -> SIMD8<Float> { m.replacing(with: v, where: m .< v) }
-        var m0 = SIMD8<Float>(repeating: -.infinity), m1 = m0
-        var i = 0
-        while i + 16 <= whole {
-            m0 = larger(m0, load(i))
-            m1 = larger(m1, load(i + 8))
-            i += 16
-        }
-        if i < whole { m0 = larger(m0, load(i)) }
-        let m = larger(m0, m1)
-        var top = -Float.infinity
-        for lane in 0..<8 where m[lane] > top { top = m[lane] }
-        for j in whole..<n where p[j] > top { top = p[j] }
-        guard top > -.infinity else { return 0 }
-        let wanted = SIMD8<Float>(repeating: top)
-        var r = 0
-        while r < whole && !any(load(r) .== wanted) { r += 8 }
-        while p[r] != top { r += 1 }
-        return Int32(r)
+        return Int32(Elementwise.argmax(p, count: logits.count))
     }
 }
