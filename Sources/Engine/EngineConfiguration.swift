@@ -91,9 +91,10 @@ public struct EngineConfiguration: Sendable, Hashable {
     /// fp32 activations (exact, the default) or 8-bit ones into the quantized matrix products
     /// (faster; on a CPU without AVX2 the fp32 path runs either way).
     public var activationPrecision: ActivationPrecision = .f32
-    /// Greedy samples that ask for no log-probabilities read only the argmax of their logits: the
-    /// output product then computes in full only the rows that can be it (``Kernels/ArgmaxShadow``;
-    /// the same tokens, about two thirds of the output matrix's bytes). False computes every logit.
+    /// Greedy and top-k samples that ask for no log-probabilities read only the argmax (or the k
+    /// largest) of their logits: the output product then computes in full only the rows that can
+    /// be among them (``Kernels/ArgmaxShadow``; the same tokens, about two thirds of the output
+    /// matrix's bytes). False computes every logit.
     public var argmaxShadow = true
     /// Time every forward pass stage by stage (``EngineUsage/forwardProfile``); off by default.
     public var profileForward = false

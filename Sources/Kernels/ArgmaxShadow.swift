@@ -1,7 +1,9 @@
 import CKernels
+import Synchronization
 
 /// A 5-bit copy of an output matrix that finds the exact argmax of `y = W x` while reading about
-/// two thirds of its bytes (Q8_0: 22 of 34 per block), for greedy decoding.
+/// two thirds of its bytes (Q8_0: 22 of 34 per block), for greedy decoding (and its k largest
+/// logits, for top-k sampling).
 ///
 /// Every row is requantized, per block of 32, to 5 bits (`d·(u − 16)`, `d = max|w| / 15` as f16)
 /// and stored as an interleaved Q5_0 copy (`pf_q5_0_x8`: the 8-bit kernels read it with integer
@@ -242,13 +244,10 @@ extension Matmul {
             }
             // 3. Keep the rows whose bound reaches the threshold and compute them exactly; the
             // others become −inf. Non-finite factors keep every row (NaN compares false).
-            let shares = pool.threadCount * 8
-            let counts = UnsafeMutablePointer<Int>.allocate(capacity: shares)
-            defer { counts.deallocate() }
-            counts.initialize(repeating: 0, count: shares)
+            let total = Atomic<Int>(0)
             let en = UnsafePointer(shadow.errorNorms), sn = UnsafePointer(shadow.shadowNorms)
-            pool.parallelFor(shares) { share in
-                let lo = rows / 8 * share / shares * 8, hi = rows / 8 * (share + 1) / shares * 8
+            pool.parallelRanges(rows, granularity: 8, chunks: pool.threadCount * 8) { share in
+                let lo = share.lowerBound, hi = share.upperBound
                 var computed = 0
                 withUnsafeTemporaryAllocation(of: Float.self, capacity: 8) { out in
                     let out = out.baseAddress!
@@ -285,9 +284,9 @@ extension Matmul {
                         }
                     }
                 }
-                counts[share] = computed
+                total.add(computed, ordering: .relaxed)
             }
-            return (0..<shares).reduce(0) { $0 + counts[$1] } + largest.reduce(0, +) * group
+            return total.load(ordering: .relaxed) + largest.reduce(0, +) * group
         }
     }
 }

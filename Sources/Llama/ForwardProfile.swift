@@ -28,7 +28,8 @@ public struct ForwardProfile: Sendable, Hashable, Codable {
         /// Forward passes and the tokens they computed.
         public var steps = 0
         public var tokens = 0
-        /// Output rows computed in full by argmax-only products (``ArgmaxShadow``).
+        /// Output rows computed in full by the shadowed output products (``ArgmaxShadow``: greedy
+        /// and top-k steps).
         public var argmaxRows = 0
 
         public init() {}

@@ -44,7 +44,7 @@ public final class LlamaModel: Sendable {
         }
     }
 
-    /// The 5-bit shadow of the output matrix that greedy steps read instead of all of it
+    /// The 5-bit shadow of the output matrix that greedy and top-k steps read instead of all of it
     /// (``ArgmaxShadow``: 65 % of a Q8_0 matrix's bytes, 115 MB for Gemma 3's), made on the first
     /// call; nil where the machine runs the portable kernels.
     public var outputShadow: ArgmaxShadow? {

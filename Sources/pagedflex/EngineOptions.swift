@@ -36,7 +36,7 @@ struct EngineOptions: ParsableArguments {
     @Option(help: "Activations into the quantized matrix products: f32 (exact, default) or q8 (8-bit, faster, as llama.cpp).")
     var activations: ActivationPrecision = .f32
 
-    @Flag(help: "Compute every logit of greedy steps (by default only the output rows a 5-bit shadow of the matrix cannot rule out as the argmax: the same tokens).")
+    @Flag(help: "Compute every logit of greedy and top-k steps (by default only the output rows a 5-bit shadow of the matrix cannot rule out as the argmax, or as one of the k largest: the same tokens).")
     var noArgmaxShadow = false
 
     @Option(help: "Prompt tokens per step at most while streams decode (a fixed prefill share; default: the whole --max-batch-tokens).")
