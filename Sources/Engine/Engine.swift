@@ -216,9 +216,9 @@ func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 
 extension Engine {
     /// Why environment variables that tune the engine (`PAGEDFLEX_KERNELS`,
-    /// `PAGEDFLEX_KV_PREFETCH`) were not honoured, for a command to warn about: each falls back to
+    /// `PAGEDFLEX_KV_PREFETCH`, `PAGEDFLEX_ATTENTION_PREFETCH`) were not honoured, for a command to warn about: each falls back to
     /// the machine's default.
     public static var environmentProblems: [String] {
-        [KernelPath.environmentProblem, PagedKVStore.prefetchSetting.problem].compactMap { $0 }
+        [KernelPath.environmentProblem, PagedKVStore.prefetchSetting.problem, AttentionPrefetch.problem].compactMap { $0 }
     }
 }

@@ -107,6 +107,20 @@ extension AttentionPass {
         }
     }
 
+    /// Asks for the key and value rows of positions `first..<first + count` (those below the
+    /// sequence's length), one range per page run.
+    @inlinable
+    func prefetchRows(_ kvRows: KV.Rows, from first: Int, count: Int, kvLength: Int) {
+        let end = min(kvLength, first + count)
+        var position = first
+        while position < end {
+            let run = min(end - position, kvRows.runLength(from: position))
+            Prefetch.range(kvRows.key(at: position), bytes: run * kvRows.rowByteStride)
+            Prefetch.range(kvRows.value(at: position), bytes: run * kvRows.rowByteStride)
+            position += run
+        }
+    }
+
     /// Fills the target's row pointers for the tile's `count` keys and values (the keys pointing
     /// at widened copies when `widen`; the values are widened just before they are used). One
     /// table lookup per page run; key rows past the end repeat the last row: read, then hidden,
@@ -159,11 +173,21 @@ extension AttentionPass {
     ) {
         let tileLength = AttentionTiling.kvTileLength, headSize = shape.headSize
         let groups = (count + 7) / 8
+        // A decode unit computes too little per key to hide a miss: with every group of eight keys
+        // it asks for the same eight rows of the next tile, keys and values, so that the misses
+        // are in flight a tile ahead and spread through the arithmetic (a burst of a whole tile's
+        // requests would wait on the core's few miss buffers instead). Hints only: the bits are
+        // the same.
+        let prefetches = AttentionPrefetch.nextTile && target.stateCount <= AttentionWorkspace.maxSplitRows * shape.groupSize
+        let next = firstKey + tileLength
         var r = 0
         while r < target.stateCount {
             let paired = r + 1 < target.stateCount
             let first = UnsafeRawPointer(queryRow(target, state: r)), second = UnsafeRawPointer(queryRow(target, state: r + 1))
             for group in 0..<groups {
+                if prefetches && r == 0 {
+                    prefetchRows(target.kvRows, from: next + 8 * group, count: 8, kvLength: target.kvLength)
+                }
                 let keys = target.rowPointers + 8 * group
                 if paired {
                     let low = Self.dot2x4(Element.self, first, second, keys, headSize: headSize)
