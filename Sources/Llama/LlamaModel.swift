@@ -16,6 +16,8 @@ public final class LlamaModel: Sendable {
     private let eightBit = Mutex<(weights: LlamaWeights, copies: [InterleavedWeights])?>(nil)
     /// The output matrix's ``ArgmaxShadow`` (``outputShadow``), made on its first use.
     private let shadow = Mutex<ArgmaxShadow??>(nil)
+    /// Tokens a step's gated activation splits across the threads from.
+    static let parallelActivationTokens = 4
 
     public init(file: GGUFFile) throws(LlamaError) {
         configuration = try LlamaConfiguration(gguf: file)
@@ -189,9 +191,13 @@ public final class LlamaModel: Sendable {
             input(h, rows: n, width: d)
             Matmul.multiply([MatmulTarget(layer.gate, gate), MatmulTarget(layer.up, up)], x: h, q8: q8, tokenCount: n)
             lap(.gateUp, bytes(layer.gate, layer.up))
-            switch a.activation {
-            case .silu: Elementwise.siluMultiply(gate: gate, up: up, count: n * ff)
-            case .geluTanh: Elementwise.geluTanhMultiply(gate: gate, up: up, count: n * ff)
+            // Element by element, so split by tokens across the threads once there are a few.
+            ThreadPool.shared.parallelRanges(n, chunks: n >= Self.parallelActivationTokens ? nil : 1) { tokens in
+                let offset = tokens.lowerBound * ff, count = tokens.count * ff
+                switch a.activation {
+                case .silu: Elementwise.siluMultiply(gate: gate + offset, up: up + offset, count: count)
+                case .geluTanh: Elementwise.geluTanhMultiply(gate: gate + offset, up: up + offset, count: count)
+                }
             }
             lap(.activation)
             input(gate, rows: n, width: ff)
