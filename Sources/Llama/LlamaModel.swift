@@ -16,6 +16,21 @@ public final class LlamaModel: Sendable {
     private let eightBit = Mutex<(weights: LlamaWeights, copies: [InterleavedWeights])?>(nil)
     /// The output matrix's ``ArgmaxShadow`` (``outputShadow``), made on its first use.
     private let shadow = Mutex<ArgmaxShadow??>(nil)
+    /// Whether a step of `tokens` logit rows is cheaper through the full output product than
+    /// through the shadow, which computes `rowsPerToken` rows (its last step's count) of each
+    /// token alone, with the one-token kernel: when they add up to more than 15 % of the rows,
+    /// where the full 8-bit product of a few tokens already shares each weight block between
+    /// them. Either way the same tokens: the choice is speed only.
+    ///
+    /// Zen 5, 2 threads, `bench batch --profile` output stage in ms a step, shadow vs full: SmolLM2
+    /// q8 (2,248 rows a token) 0.60/0.77 at 1 sequence, 1.01/0.97 at 4, 1.46/1.07 at 8, 2.2-2.5/
+    /// 1.3-1.5 at 16; Gemma 3 q8 (376 rows a token) 2.5/5.0 at 1 up to even at 16. The fp32 path
+    /// (`rowsPerToken` nil) keeps the shadow: its full product is fp32 (SmolLM2 at 16: 3.0/6.8).
+    static func fullProductIsCheaper(tokens: Int, rowsPerToken: Double?, rowCount: Int) -> Bool {
+        guard let rowsPerToken else { return false }
+        return Double(tokens) * rowsPerToken > 0.15 * Double(rowCount)
+    }
+
     /// Tokens a step's gated activation splits across the threads from.
     static let parallelActivationTokens = 4
 
@@ -215,16 +230,20 @@ public final class LlamaModel: Sendable {
         if logits.count != rows * vocab { logits = [Float](repeating: 0, count: rows * vocab) }
         lap(.outputNorm)
         input(h, rows: rows, width: d)
-        if state.usesArgmaxShadow, batch.readsOnlyLargestLogits, let shadow = outputShadow {
+        let exactIsQ8 = q8 != nil && Matmul.supportsQ8(weights.output)
+        if state.usesArgmaxShadow, batch.readsOnlyLargestLogits, let shadow = outputShadow,
+            !Self.fullProductIsCheaper(tokens: rows, rowsPerToken: exactIsQ8 ? state.shadowRowsPerToken : nil,
+                                       rowCount: weights.output.rowCount)
+        {
             // Greedy and top-k rows: the shadow finds the rows that can be among the largest, and
             // only those are computed in full (q8: the 8-bit product's values; else the fp32
             // product's).
-            let exactIsQ8 = q8 != nil && Matmul.supportsQ8(weights.output)
             if q8 == nil { state.q8.quantize(h, tokenCount: rows, columnCount: d) }
             let computed = logits.withUnsafeMutableBufferPointer { out in
                 Matmul.multiplyForLargest(weights.output, shadow: shadow, x: h, q8: state.q8, exactIsQ8: exactIsQ8,
                                           largest: batch.largestLogits, y: out.baseAddress!)
             }
+            if exactIsQ8 { state.shadowRowsPerToken = Double(computed) / Double(rows) }
             if profiling { times.argmaxRows += computed }
             lap(.output, shadow.byteCount + computed * weights.output.bytesPerRow)
         } else {
@@ -245,6 +264,9 @@ public final class LlamaState {
     /// greedy and top-k samples) compute the output product through ``LlamaModel/outputShadow``
     /// (the same tokens; on by default). Off, every logit is computed.
     public var usesArgmaxShadow = true
+    /// Rows a token the shadow computed in full in its last 8-bit step (nil before the first):
+    /// what ``LlamaModel/fullProductIsCheaper(tokens:rowsPerToken:rowCount:)`` weighs.
+    var shadowRowsPerToken: Double?
     let q8 = Q8Activations()
     public private(set) var tokenCapacity = 0
     private var storage: UnsafeMutablePointer<Float>?
