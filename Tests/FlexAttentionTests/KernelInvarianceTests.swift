@@ -36,6 +36,27 @@ import TestSupport
         #expect(ReferenceAttention.normalizedMeanSquaredError(batched, expected) < 1e-10)
     }
 
+    @Test("a decode sequence gives the same bits as one unit in a large batch as split into chunks alone")
+    func wholeAndSplitDecodeAgree() throws {
+        var random = SeededRandom(seed: 12)
+        // Twelve decode sequences of two to four chunks: in the batch each is one unit (see
+        // AttentionWorkspace.plan), alone it is split into one unit per chunk and merged.
+        let lengths = (0..<12).map { 260 + 23 * $0 }
+        let fixture = AttentionFixture(shape: Self.shape, queryCounts: Array(repeating: 1, count: 12), kvLengths: lengths,
+                                       random: &random)
+        let batched = try fixture.run(tokensPerPage: 16, blockMask: fixture.blockMask(CausalMask()), scoreMod: NoScoreMod(),
+                                      pool: ThreadPool(threadCount: 2))
+        for b in fixture.queryCounts.indices {
+            let alone = fixture.sequence(b)
+            let output = try alone.run(tokensPerPage: 16, blockMask: alone.blockMask(CausalMask()), scoreMod: NoScoreMod(),
+                                       pool: ThreadPool(threadCount: 2))
+            #expect(output.map(\.bitPattern) == Self.bits(batched, rows: fixture.queryRows[b], shape: Self.shape),
+                    "sequence \(b)")
+        }
+        let expected = fixture.reference(mask: CausalMask(), scoreMod: NoScoreMod())
+        #expect(ReferenceAttention.normalizedMeanSquaredError(batched, expected) < 1e-10)
+    }
+
     /// F32 over five chunks of 128 positions; F16 and int8 shorter, for their two paths (a one-row
     /// step converts keys as it loads them, longer steps widen each tile once).
     @Test("prefill in one step, in chunks, or token by token gives the same bits per row",

@@ -56,7 +56,8 @@ public struct AttentionKernel<Score: ScoreMod> {
         kv: KV, blockMask: BlockMask<Mask>
     ) {
         let workspace = self.workspace
-        let (partialCount, steps) = workspace.plan(sequences: sequences, blockMask: blockMask, kvHeadCount: shape.kvHeadCount)
+        let (partialCount, steps) = workspace.plan(sequences: sequences, blockMask: blockMask, kvHeadCount: shape.kvHeadCount,
+                                                  threadCount: pool.threadCount)
         let pass = AttentionPass(queries: queries, output: output, sequences: sequences, kv: kv, shape: shape,
                                  blockMask: blockMask, scoreMod: scoreMod)
         let units = workspace.units

@@ -13,11 +13,37 @@ extension AttentionWorkspace {
     /// None of this changes the arithmetic of a row (see ``AttentionPass``): the plan decides only
     /// who does the work. Units are listed with the longest query tiles of a sequence first, which
     /// balances prefill (the last tiles of a causal prompt have the most keys).
+    ///
+    /// A short tile is split only when its chunks are more than a `threadCount`-th of a quarter of
+    /// all short tiles' chunks: a batch of many decode sequences gives each its own unit, whose
+    /// tiles follow each other (each prefetches the next, see ``AttentionPrefetch``), while one
+    /// long sequence, or one much longer than the rest, still spreads over the cores. A whole
+    /// tile folds its chunks in the order the merge of its split units would: the same bits.
     @inlinable
-    func plan<Mask>(sequences: [AttentionSequence], blockMask: BlockMask<Mask>, kvHeadCount: Int) -> (partials: Int, steps: Int) {
+    func plan<Mask>(
+        sequences: [AttentionSequence], blockMask: BlockMask<Mask>, kvHeadCount: Int, threadCount: Int = 1
+    ) -> (partials: Int, steps: Int) {
         units.removeAll(keepingCapacity: true)
         mergeGroups.removeAll(keepingCapacity: true)
         var partialCount = 0, steps = 0
+        func chunkRange(_ walk: TileWalk) -> Range<Int> {
+            walk.tileBounds.map {
+                $0.lowerBound / AttentionTiling.tilesPerChunk ..< ($0.upperBound - 1) / AttentionTiling.tilesPerChunk + 1
+            } ?? 0..<0
+        }
+        var shortChunks = 0
+        for (b, sequence) in sequences.enumerated() where blockMask.queryCounts.indices.contains(b) {
+            let queryTiles = blockMask.queryTileCount(sequence: b)
+            for queryTile in 0..<queryTiles
+            where min(AttentionTiling.queryTileLength, sequence.queryRows.count - queryTile * AttentionTiling.queryTileLength)
+                <= Self.maxSplitRows
+            {
+                let headUnits = blockMask.headGroupCount == 1 ? 1 : kvHeadCount
+                let walk = TileWalk(blockMask: blockMask, entry: blockMask.entry(sequence: b, headGroup: 0, queryTile: queryTile))
+                shortChunks += chunkRange(walk).count * headUnits
+            }
+        }
+        let splitAbove = max(1, shortChunks / (4 * max(1, threadCount)))
         for (b, sequence) in sequences.enumerated() {
             precondition(
                 blockMask.queryCounts.indices.contains(b) && blockMask.queryCounts[b] == sequence.queryRows.count
@@ -34,10 +60,8 @@ extension AttentionWorkspace {
                     let entry = blockMask.entry(sequence: b, headGroup: blockMask.headGroup(kvHead: firstHead), queryTile: queryTile)
                     let walk = TileWalk(blockMask: blockMask, entry: entry)
                     steps += walk.tileCount * headsPerUnit
-                    let chunks = walk.tileBounds.map {
-                        $0.lowerBound / AttentionTiling.tilesPerChunk ..< ($0.upperBound - 1) / AttentionTiling.tilesPerChunk + 1
-                    } ?? 0..<0
-                    guard isShort && chunks.count > 1 else {
+                    let chunks = chunkRange(walk)
+                    guard isShort && chunks.count > splitAbove else {
                         units.append(Unit(sequence: b, kvHeads: kvHeads, queryTile: queryTile, chunks: chunks, partialIndex: -1))
                         continue
                     }
