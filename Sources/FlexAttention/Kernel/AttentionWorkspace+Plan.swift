@@ -31,16 +31,18 @@ extension AttentionWorkspace {
                 $0.lowerBound / AttentionTiling.tilesPerChunk ..< ($0.upperBound - 1) / AttentionTiling.tilesPerChunk + 1
             } ?? 0..<0
         }
+        func rowCount(_ sequence: AttentionSequence, queryTile: Int) -> Int {
+            min(AttentionTiling.queryTileLength, sequence.queryRows.count - queryTile * AttentionTiling.queryTileLength)
+        }
+        // The chunks of every short tile, per head group: only a sequence's last query tile can be
+        // short (the others hold a whole tile's rows).
         var shortChunks = 0
         for (b, sequence) in sequences.enumerated() where blockMask.queryCounts.indices.contains(b) {
-            let queryTiles = blockMask.queryTileCount(sequence: b)
-            for queryTile in 0..<queryTiles
-            where min(AttentionTiling.queryTileLength, sequence.queryRows.count - queryTile * AttentionTiling.queryTileLength)
-                <= Self.maxSplitRows
-            {
-                let headUnits = blockMask.headGroupCount == 1 ? 1 : kvHeadCount
-                let walk = TileWalk(blockMask: blockMask, entry: blockMask.entry(sequence: b, headGroup: 0, queryTile: queryTile))
-                shortChunks += chunkRange(walk).count * headUnits
+            let lastTile = blockMask.queryTileCount(sequence: b) - 1
+            guard lastTile >= 0, rowCount(sequence, queryTile: lastTile) <= Self.maxSplitRows else { continue }
+            for headGroup in 0..<blockMask.headGroupCount {
+                let walk = TileWalk(blockMask: blockMask, entry: blockMask.entry(sequence: b, headGroup: headGroup, queryTile: lastTile))
+                shortChunks += chunkRange(walk).count
             }
         }
         let splitAbove = max(1, shortChunks / (4 * max(1, threadCount)))
@@ -51,9 +53,7 @@ extension AttentionWorkspace {
                 "the block mask was built for other sequences than sequence \(b)")
             let queryTiles = blockMask.queryTileCount(sequence: b)
             for queryTile in (0..<queryTiles).reversed() {
-                let rowCount = min(AttentionTiling.queryTileLength,
-                                   sequence.queryRows.count - queryTile * AttentionTiling.queryTileLength)
-                let isShort = rowCount <= Self.maxSplitRows
+                let isShort = rowCount(sequence, queryTile: queryTile) <= Self.maxSplitRows
                 let headsPerUnit = isShort && blockMask.headGroupCount == 1 ? kvHeadCount : 1
                 for firstHead in stride(from: 0, to: kvHeadCount, by: headsPerUnit) {
                     let kvHeads = firstHead..<firstHead + headsPerUnit
